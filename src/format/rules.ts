@@ -1,0 +1,494 @@
+/**
+ * Record-level rules of the daily format: each field by its kind (length, type, code lists, dates,
+ * IDs), the conditional requirements of 表一, the cross-field rules, and the per-order item tables
+ * (表五, 表八–表十四). Works on one hdata at a time, as the streaming reader hands it over.
+ */
+import { daysBetween } from '../clock.js';
+import { isCode, NEWBORN_MARK, CODE_LISTS } from './codes.js';
+import {
+  CORRECTION_KEY,
+  H_FIELDS,
+  H_INDEX,
+  R_FIELDS,
+  R_INDEX,
+  type Condition,
+  type FieldDef,
+  type HFieldId,
+  type RFieldId,
+} from './fields.js';
+import type { FindingCode, FindingInput } from './findings.js';
+import { JOINT_APPROACHES, JOINT_PROCEDURES, JOINT_SIDES, MAX_IMPLANT_BARCODES, normaliseUnit, orderItems, type ItemSpec } from './item-tables.js';
+import { checkPersonId, isInstitutionCode, maskId } from './national-id.js';
+import { inOrderGroup, JOINT_IMPLANT_ORDERS, lookupOrder, POS_NEG_STRICT_ORDERS } from './order-codes.js';
+import { formatRocDate, parseRocDate, parseRocDateTime, parseRocYearMonth, type CalendarDate } from './roc.js';
+import type { FieldValue, HdataRecord, RdataRecord } from '../xml/daily-reader.js';
+
+export type Emit = (f: FindingInput) => void;
+
+export interface RuleOptions {
+  /** 上傳日期: h16's first seven digits must equal it. */
+  uploadDate?: CalendarDate;
+  /**
+   * Remembers 表七 correction keys across records (hash → hdata index and line) to warn about
+   * repeats inside one file. Pass the same map for every record of a file.
+   */
+  keys?: Map<number, number>;
+}
+
+/** Length by NHI's rule: ASCII 1, any other character (CJK, full-width) 4. */
+export function nhiLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0xdc00 || c > 0xdfff) n += 4;
+  }
+  return n;
+}
+
+const hIx = (id: HFieldId) => H_INDEX.get(id)!;
+const rIx = (id: RFieldId) => R_INDEX.get(id)!;
+const H = Object.fromEntries(H_FIELDS.map((f) => [f.id, hIx(f.id as HFieldId)])) as Record<HFieldId, number>;
+const R = Object.fromEntries(R_FIELDS.map((f) => [f.id, rIx(f.id as RFieldId)])) as Record<RFieldId, number>;
+
+const INSTITUTION = /^[0-9A-Za-z]{10}$/;
+const ORDER_CODE = /^[0-9A-Z]{5,12}$/;
+const VISIT_SEQ = /^[0-9A-Z]{4}$/;
+const DIGITS = /^[0-9]+$/;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+const BODY_PARTS = new Set(CODE_LISTS.h25.map((e) => e.code));
+
+function hv(rec: HdataRecord, id: HFieldId): string | undefined {
+  return rec.fields[H[id]]?.value;
+}
+function rv(r: RdataRecord, id: RFieldId): string | undefined {
+  return r.fields[R[id]]?.value;
+}
+
+export function evalCondition(cond: Condition, rec: HdataRecord): boolean {
+  if ('all' in cond) return cond.all.every((c) => evalCondition(c, rec));
+  if ('any' in cond) return cond.any.some((c) => evalCondition(c, rec));
+  if ('orderGroup' in cond) return inOrderGroup(cond.orderGroup, hv(rec, 'h15'));
+  const v = (cond.field.startsWith('h') ? rec.fields[H_INDEX.get(cond.field)!]?.value : undefined) ?? '';
+  return cond.in.includes(v);
+}
+
+/** What a single value is worth to the rules: its parsed date where it is one, for cross-field use. */
+interface Parsed {
+  dates: Partial<Record<HFieldId, CalendarDate>>;
+}
+
+/** Checks one field value by the kind of its field. Returns false when the value is unusable. */
+export function checkValue(def: FieldDef, fv: FieldValue, emit: Emit, where: { hdata: number; rdata: number | null }): boolean {
+  const v = fv.value;
+  const at = { field: def.id, line: fv.line, column: fv.column, hdata: where.hdata, rdata: where.rdata };
+  const kind = def.kind;
+  const fail = (code: FindingCode, detail?: string, extra: Partial<FindingInput> = {}) => {
+    emit({ code, ...at, ...(detail ? { detail } : {}), value: kind.type === 'personId' ? maskId(v) : v, ...extra });
+    return false;
+  };
+  if (kind.type === 'text') {
+    const len = nhiLength(v);
+    if (len > def.maxLength) return fail('FIELD_LENGTH', `${len} > ${def.maxLength}`, { value: v.slice(0, 20) + '…' });
+    return true;
+  }
+  if (def.type === '9' && !DIGITS.test(v)) return fail('FIELD_TYPE');
+  switch (kind.type) {
+    case 'code':
+      if (!isCode(kind.list, v)) {
+        const nhi = def.id === 'h6' ? '21' : def.id === 'h8' ? '24' : undefined;
+        return fail('FIELD_CODE', undefined, nhi ? { nhiCode: nhi } : {});
+      }
+      return true;
+    case 'rocDate': {
+      const r = parseRocDate(v, kind.negative);
+      if (!r.ok) return fail(r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', r.reason === 'format' ? `expected YYYMMDD${kind.negative ? ' (−YY for years before 民國)' : ''}` : undefined);
+      return true;
+    }
+    case 'rocDateTime': {
+      const r = parseRocDateTime(v, kind.short, kind.negative);
+      if (!r.ok) return fail(r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', r.reason === 'format' ? `expected YYYMMDDHHMMSS${kind.short ? ' or YYYMMDDHHMM' : ''}` : undefined);
+      return true;
+    }
+    case 'rocYearMonth': {
+      const r = parseRocYearMonth(v);
+      if (!r.ok) return fail(r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', 'expected YYYMM');
+      return true;
+    }
+    case 'personId': {
+      if (kind.institution && isInstitutionCode(v)) return true;
+      const c = checkPersonId(v);
+      if (c.ok) return true;
+      if (c.reason === 'checksum') return fail('PERSON_ID_CHECKSUM');
+      if (c.reason === 'lowercase') return fail('PERSON_ID_FORMAT', 'the first letter must be uppercase');
+      return fail('PERSON_ID_FORMAT', kind.institution ? 'expected a national ID, a resident permit number or a 10-character institution code' : undefined);
+    }
+    case 'institution':
+      return INSTITUTION.test(v) ? true : fail('INSTITUTION_CODE', `${v.length} characters`);
+    case 'orderCode':
+      return ORDER_CODE.test(v) ? true : fail('ORDER_CODE_FORMAT', /[a-z]/.test(v) ? 'write letters in capitals' : undefined);
+    case 'visitSeq':
+      return VISIT_SEQ.test(v) ? true : fail('VISIT_SEQ');
+    case 'newbornMark':
+      return NEWBORN_MARK.test(v) ? true : fail('NEWBORN_MARK');
+    case 'bodyParts': {
+      if (v.length > def.maxLength) return fail('BODY_PART', `at most ${def.maxLength} letters`);
+      for (const ch of v) if (!BODY_PARTS.has(ch)) return fail('BODY_PART', `“${ch}” is not a body-part code`);
+      return true;
+    }
+    case 'digits':
+      if (!DIGITS.test(v) || v.length > def.maxLength) return fail('FIELD_TYPE', v.length > def.maxLength ? `at most ${def.maxLength} digits` : undefined);
+      return true;
+  }
+}
+
+/** FNV-1a over the key fields, as a 52-bit number (collisions only risk a spurious warning). */
+function keyHash(rec: HdataRecord): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (const id of CORRECTION_KEY) {
+    const v = rec.fields[H[id]]?.value ?? '';
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+    }
+    h1 = Math.imul(h1 ^ 0x1f, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ 0x1f, 0x5bd1e995) >>> 0;
+  }
+  return (h2 & 0xfffff) * 0x100000000 + h1;
+}
+
+/** The 表七 correction key of a record as text (for portal bookkeeping). */
+export function correctionKey(rec: HdataRecord): string {
+  return CORRECTION_KEY.map((id) => rec.fields[H[id]]?.value ?? '').join('|');
+}
+
+/** Runs every rule on one hdata. */
+export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions = {}): void {
+  const hdata = rec.index;
+  const okH = new Array<boolean>(H_FIELDS.length);
+  const parsed: Parsed = { dates: {} };
+  const where = { hdata, rdata: null };
+  const recAt = { hdata, line: rec.line, column: rec.column };
+
+  // Header fields, one by one.
+  for (let i = 0; i < H_FIELDS.length; i++) {
+    const def = H_FIELDS[i]!;
+    const fv = rec.fields[i];
+    if (fv === undefined) {
+      requirement(def, rec, emit, recAt, null);
+      okH[i] = false;
+      continue;
+    }
+    okH[i] = checkValue(def, fv, emit, where);
+  }
+  const ok = (id: HFieldId) => okH[H[id]] === true;
+  const at = (id: HFieldId) => {
+    const fv = rec.fields[H[id]];
+    return { hdata, rdata: null, field: id, line: fv?.line ?? rec.line, column: fv?.column ?? rec.column };
+  };
+  const dateOf = (id: HFieldId): CalendarDate | undefined => {
+    if (!ok(id)) return undefined;
+    const v = hv(rec, id)!;
+    const r = v.length === 7 ? parseRocDate(v) : parseRocDateTime(v, true);
+    return r.ok ? r.value : undefined;
+  };
+  for (const id of ['h10', 'h11', 'h13', 'h16', 'h20', 'h23'] as const) {
+    const d = dateOf(id);
+    if (d) parsed.dates[id] = d;
+  }
+
+  const h1 = ok('h1') ? hv(rec, 'h1')! : undefined;
+  const h15 = ok('h15') ? hv(rec, 'h15')! : undefined;
+
+  // h4 執行年月 vs h20 (NHIA 10).
+  if (ok('h4') && ok('h20')) {
+    const h4 = hv(rec, 'h4')!;
+    const h20 = hv(rec, 'h20')!;
+    if (h4 !== h20.slice(0, 5)) emit({ code: 'EXEC_MONTH_MISMATCH', ...at('h4'), value: h4, detail: `h20 is ${h20.slice(0, 7)}, so h4 should be ${h20.slice(0, 5)}` });
+  }
+
+  // Newborn dependants (NHIA 11, 12, 13).
+  const h23 = rec.fields[H.h23];
+  const h24 = rec.fields[H.h24];
+  if (h24 && !h23) emit({ code: 'NEWBORN_DATE_REQUIRED', ...at('h23') });
+  if (h23 && !h24) emit({ code: 'NEWBORN_MARK_REQUIRED', ...at('h24') });
+  if (parsed.dates.h23) {
+    const visit = parsed.dates.h11 ?? parsed.dates.h13 ?? parsed.dates.h20;
+    if (visit) {
+      const age = daysBetween(parsed.dates.h23, visit);
+      if (age > 60) emit({ code: 'NEWBORN_AGE', ...at('h23'), detail: `${age} days between h23 and the visit date` });
+      else if (age < 0) emit({ code: 'DATE_SEQUENCE', ...at('h23'), detail: 'the newborn’s birth date is after the visit date' });
+    }
+  }
+
+  // 醫令代碼 vs 報告類別 (NHIA 30).
+  if (h1 && h15) {
+    if (h1 === '4') {
+      if (!JOINT_IMPLANT_ORDERS.includes(h15)) emit({ code: 'ORDER_REPORT_TYPE', ...at('h15'), value: h15, detail: `report type 4 allows only ${JOINT_IMPLANT_ORDERS.join(', ')} (表四)` });
+    } else {
+      const info = lookupOrder(h15);
+      if (info && info.reportType !== h1) {
+        emit({ code: 'ORDER_REPORT_TYPE', ...at('h15'), value: h15, detail: `${info.table} gives report type ${info.reportType} for ${h15} ${info.name}, h1 is ${h1}` });
+      } else if (!info) {
+        emit({ code: 'ORDER_NOT_LISTED', ...at('h15'), value: h15 });
+      }
+    }
+  }
+
+  // h16 vs 上傳日期 (NHIA 22).
+  if (options.uploadDate && ok('h16')) {
+    const want = formatRocDate(options.uploadDate);
+    const h16 = hv(rec, 'h16')!;
+    if (h16.slice(0, 7) !== want) emit({ code: 'UPLOAD_DATE_MISMATCH', ...at('h16'), value: h16, detail: `upload date is ${want}` });
+  }
+
+  // Dates out of sequence (advice).
+  const { h10, h16, h20 } = parsed.dates;
+  if (h20 && h16 && dateValue(rec, 'h20') > dateValue(rec, 'h16')) emit({ code: 'DATE_SEQUENCE', ...at('h20'), detail: 'h20 is later than the upload time h16' });
+  if (h10 && h20 && daysBetween(h10, h20) < 0) emit({ code: 'DATE_SEQUENCE', ...at('h10'), detail: 'the birth date is after h20' });
+
+  // Items.
+  checkItems(rec, h1, h15, emit);
+
+  // Repeated correction key inside the file (advice; NHIA 25 on the portal).
+  if (options.keys) {
+    const k = keyHash(rec);
+    const first = options.keys.get(k);
+    if (first !== undefined) emit({ ...recAt, code: 'DUPLICATE_KEY', detail: `same key (h1–h10, h15, h20) as hdata ${first}` });
+    else options.keys.set(k, hdata);
+  }
+}
+
+/** h16/h20 as a sortable number (YYYMMDDHHMMSS, 11-digit forms padded). */
+function dateValue(rec: HdataRecord, id: HFieldId): number {
+  const v = hv(rec, id)!;
+  return Number((v.startsWith('-') ? '-' : '') + v.replace('-', '').padEnd(v.startsWith('-') ? 12 : 13, '0'));
+}
+
+function requirement(def: FieldDef, rec: HdataRecord, emit: Emit, at: { hdata: number; line: number; column: number }, rdata: number | null, exempt = false): void {
+  const req = def.required;
+  if (req.kind === 'always') {
+    emit({ code: 'FIELD_REQUIRED', field: def.id, ...at, rdata });
+  } else if (req.kind === 'when' && !exempt && evalCondition(req.when, rec)) {
+    emit({ code: req.severity === 'error' ? 'FIELD_REQUIRED_IF' : 'FIELD_ADVISED', field: def.id, ...at, rdata, detail: req.note.en + '; ' + req.note.zh });
+  }
+}
+
+function numberR1(v: string | undefined): string | undefined {
+  return v !== undefined && DIGITS.test(v) ? String(Number(v)) : undefined;
+}
+
+function checkItems(rec: HdataRecord, h1: string | undefined, h15: string | undefined, emit: Emit): void {
+  const hdata = rec.index;
+  const table = h15 ? orderItems(h15) : undefined;
+  const seenR1 = new Map<string, number>();
+  let sequenceBroken = false;
+  const byR1 = new Map<string, RdataRecord>();
+  for (const r of rec.rdata) {
+    const rAt = { hdata, rdata: r.index, line: r.line, column: r.column };
+    const okR = new Array<boolean>(R_FIELDS.length);
+    for (let i = 0; i < R_FIELDS.length; i++) {
+      const def = R_FIELDS[i]!;
+      const fv = r.fields[i];
+      if (fv === undefined) {
+        okR[i] = false;
+        continue;
+      }
+      okR[i] = checkValue(def, fv, emit, { hdata, rdata: r.index });
+    }
+    const r1 = okR[R.r1] ? numberR1(rv(r, 'r1')) : undefined;
+    const item: ItemSpec | undefined = r1 !== undefined && table ? table.byR1.get(r1) : undefined;
+    const fAt = (id: RFieldId) => {
+      const fv = r.fields[R[id]];
+      return { hdata, rdata: r.index, field: id, line: fv?.line ?? r.line, column: fv?.column ?? r.column };
+    };
+
+    // Requirements, with the exemptions the item tables grant.
+    for (let i = 0; i < R_FIELDS.length; i++) {
+      if (r.fields[i] !== undefined) continue;
+      const def = R_FIELDS[i]!;
+      const exempt =
+        (def.id === 'r5' && item?.units !== undefined && (item.units.length === 0 || item.units.includes(''))) ||
+        (def.id === 'r3' && item?.noMethod === true);
+      requirement(def, rec, emit, rAt, r.index, exempt);
+    }
+    if (h1 === '1' && !r.fields[R['r6-1']] && !r.fields[R['r6-2']] && !item?.noReferenceRange) {
+      emit({ code: 'REFERENCE_RANGE_REQUIRED', ...fAt('r6-1') });
+    }
+
+    // r1 numbering.
+    if (r1 !== undefined) {
+      const dup = seenR1.get(r1);
+      if (dup !== undefined) emit({ code: 'R1_DUPLICATE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `also rdata ${dup}` });
+      else seenR1.set(r1, r.index);
+      byR1.set(r1, r);
+      if (table) {
+        if (!item) {
+          const allowed = [...table.byR1.keys()].join(', ');
+          if (table.binding === 'fixed') emit({ code: 'ITEM_NOT_IN_TABLE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `${h15} allows r1 ${allowed} (${table.tables.map((t) => t.table).join(', ')})` });
+          else emit({ code: 'ITEM_NOT_IN_GUIDE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `表九 numbers ${h15} as ${allowed}` });
+        }
+      } else if (!sequenceBroken && Number(r1) !== r.index) {
+        sequenceBroken = true;
+        emit({ code: 'R1_SEQUENCE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `rdata ${r.index} should have r1 = ${r.index}` });
+      }
+    }
+
+    // r4-1 limited to 1/0 for the COVID orders.
+    const r41 = rv(r, 'r4-1');
+    if (r41 !== undefined && h15 && POS_NEG_STRICT_ORDERS.includes(h15) && r41 !== '0' && r41 !== '1') {
+      emit({ code: 'POS_NEG_VALUE', ...fAt('r4-1'), value: r41 });
+    }
+
+    if (item) checkItem(item, r, rec, h15!, emit, fAt);
+  }
+
+  if (table) {
+    for (const it of table.byR1.values()) {
+      if (it.requiredWhen && !byR1.has(it.r1)) {
+        const trigger = byR1.get(it.requiredWhen.r1);
+        const tv = trigger ? rv(trigger, 'r4') : undefined;
+        if (tv !== undefined && tv.includes(it.requiredWhen.valueIncludes)) {
+          emit({ code: 'ITEM_MISSING', hdata, rdata: null, line: rec.line, column: rec.column, field: 'r1', detail: `r1 ${it.r1} ${it.name} is required when r1 ${it.requiredWhen.r1} is ${it.requiredWhen.valueIncludes}` });
+        }
+      }
+    }
+    for (const r1 of table.expectedItems) {
+      if (!byR1.has(r1)) {
+        const it = table.byR1.get(r1);
+        emit({ code: 'ITEM_EXPECTED', hdata, rdata: null, line: rec.line, column: rec.column, field: 'r1', detail: `r1 ${r1}${it ? ' ' + it.name : ''}` });
+      }
+    }
+    for (const id of table.requiredHeader) {
+      if (!rec.fields[H[id as HFieldId]]) emit({ code: 'FIELD_REQUIRED_IF', hdata, rdata: null, line: rec.line, column: rec.column, field: id, detail: `${h15} requires it (${table.tables.map((t) => t.table).join(', ')})` });
+    }
+  }
+}
+
+type FieldAt = (id: RFieldId) => { hdata: number; rdata: number; field: string; line: number; column: number };
+
+function checkItem(item: ItemSpec, r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, fAt: FieldAt): void {
+  const guide = item.table === '表九';
+  const r4 = rv(r, 'r4');
+  if (r4 !== undefined) {
+    if (item.values) {
+      const okValue = item.multiCode ? r4.length > 0 && [...r4].every((c) => item.values!.includes(c)) && new Set(r4).size === r4.length : item.values.includes(r4);
+      if (!okValue) {
+        emit({ code: guide ? 'ITEM_VALUE_GUIDE' : 'ITEM_VALUE', ...fAt('r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}: ${item.values.join(' / ')}` });
+      }
+    }
+    if (item.numeric || item.decimals !== undefined) {
+      if (!NUMBER.test(r4)) emit({ code: 'ITEM_NUMERIC', ...fAt('r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}` });
+      else if (item.decimals !== undefined) {
+        const dec = r4.includes('.') ? r4.length - r4.indexOf('.') - 1 : 0;
+        if (dec > item.decimals) emit({ code: 'ITEM_DECIMALS', ...fAt('r4'), value: r4, detail: `at most ${item.decimals} decimal${item.decimals === 1 ? '' : 's'} (${item.table} ${item.name})` });
+      }
+    }
+    if (item.dateValue && !parseRocDate(r4).ok) emit({ code: 'ITEM_DATE', ...fAt('r4'), value: r4 });
+    if (item.institutionValue && !INSTITUTION.test(r4)) emit({ code: 'ITEM_VALUE', ...fAt('r4'), value: r4, detail: 'a 10-character 醫事機構代碼' });
+  }
+  if (item.units !== undefined) {
+    const r5 = rv(r, 'r5');
+    const allowed = item.units.map(normaliseUnit);
+    if (r5 !== undefined && !allowed.includes(normaliseUnit(r5))) {
+      const expected = item.units.length === 0 || (item.units.length === 1 && item.units[0] === '') ? 'no unit (無)' : item.units.filter((u) => u).join(' / ');
+      emit({ code: item.table === '表五' ? 'ITEM_UNIT' : 'ITEM_UNIT_GUIDE', ...fAt('r5'), value: r5, detail: `${item.table} r1 ${item.r1} ${item.name}: ${expected}` });
+    }
+  }
+  if (item.posNeg) {
+    const v = rv(r, 'r4-1');
+    if (v !== undefined && !item.posNeg.includes(v)) emit({ code: 'POS_NEG_VALUE', ...fAt('r4-1'), value: v });
+  }
+  if (item.reportValues) {
+    const r7 = rv(r, 'r7');
+    if (r7 !== undefined && !item.reportValues.includes(r7)) emit({ code: 'ITEM_VALUE', ...fAt('r7'), value: r7, detail: `${item.table} ${item.name}: ${item.reportValues.join(' / ')}` });
+  }
+  if (item.noMethod) {
+    const r3 = rv(r, 'r3');
+    if (r3 !== undefined && r3.toUpperCase() !== 'X') emit({ code: 'ITEM_METHOD_NOT_EMPTY', ...fAt('r3'), value: r3 });
+  }
+  if (item.table === '表五') {
+    const r2 = rv(r, 'r2');
+    if (r2 !== undefined && r2.replace(/\s+/g, ' ').trim().toLowerCase() !== item.name.toLowerCase()) {
+      emit({ code: 'ITEM_NAME', ...fAt('r2'), value: r2, detail: `表五 r1 ${item.r1} is “${item.name}”` });
+    }
+  }
+  if (item.surgicalApproach) checkSurgicalApproach(r, rec, h15, emit, fAt);
+}
+
+function checkSurgicalApproach(r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, fAt: FieldAt): void {
+  const r3 = rv(r, 'r3');
+  const proc = JOINT_PROCEDURES[h15];
+  if (r3 === undefined) {
+    emit({ code: 'FIELD_REQUIRED_IF', ...fAt('r3'), detail: 'side, procedure and approach are required for surgical approach items (表五)' });
+  } else if (proc) {
+    const approaches: readonly string[] = JOINT_APPROACHES[proc.joint];
+    const problems: string[] = [];
+    if (r3.length !== 3) problems.push('three characters expected');
+    else {
+      if (!(JOINT_SIDES as readonly string[]).includes(r3[0]!)) problems.push(`side “${r3[0]}” (L or R)`);
+      if (!proc.procedures.includes(r3[1]!)) problems.push(`procedure “${r3[1]}” (${h15}: ${proc.procedures.join(' or ')})`);
+      if (!approaches.includes(r3[2]!)) problems.push(`approach “${r3[2]}” (${proc.joint}: ${approaches.join(', ')})`);
+    }
+    if (problems.length) emit({ code: 'JOINT_APPROACH', ...fAt('r3'), value: r3, detail: problems.join('; ') });
+  }
+  const r4 = rv(r, 'r4');
+  if (r4 === undefined) return;
+  const codes = r4.split(';');
+  if (codes.length > MAX_IMPLANT_BARCODES) emit({ code: 'IMPLANT_BARCODE_COUNT', ...fAt('r4'), detail: `${codes.length} barcodes` });
+  const h4 = rec.fields[H.h4]?.value;
+  for (const code of codes) {
+    const problem = checkBarcode(code, h4);
+    if (problem) emit({ ...fAt('r4'), ...problem, value: code });
+  }
+}
+
+/** One implant barcode: GS1 (starts with “(01)”), HIBCC (starts with “+”) or a vendor code. */
+export function checkBarcode(code: string, feeYearMonth?: string): { code: FindingCode; detail?: string } | undefined {
+  if (code.length === 0 || /\s/.test(code)) return { code: 'IMPLANT_BARCODE_EMPTY', detail: code.length === 0 ? 'empty item between semicolons' : 'spaces inside a barcode' };
+  if (code.startsWith('(')) {
+    if (/[^0-9A-Za-z()]/.test(code)) return { code: 'IMPLANT_GS1_SYMBOL' };
+    const parts = [...code.matchAll(/\((\d{2,4})\)([^(]*)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== code) return { code: 'IMPLANT_GS1_SYMBOL', detail: 'unbalanced parentheses' };
+    const gtin = parts.find((p) => p[1] === '01');
+    if (!gtin) return { code: 'IMPLANT_GS1_LENGTH', detail: 'no (01) GTIN' };
+    if (!/^\d+$/.test(gtin[2]!)) return { code: 'IMPLANT_GS1_NUMERIC', detail: '(01) must be digits' };
+    if (gtin[2]!.length !== 14) return { code: 'IMPLANT_GS1_LENGTH', detail: `(01) has ${gtin[2]!.length} digits` };
+    const exp = parts.find((p) => p[1] === '17');
+    if (exp) {
+      const v = exp[2]!;
+      if (!/^\d{6}$/.test(v)) return { code: 'IMPLANT_GS1_DATE', detail: '(17) must be YYMMDD' };
+      const month = Number(v.slice(2, 4));
+      const day = Number(v.slice(4, 6));
+      if (month < 1 || month > 12 || day > 31) return { code: 'IMPLANT_GS1_DATE', detail: '(17) must be YYMMDD' };
+      if (feeYearMonth && /^\d{5}$/.test(feeYearMonth)) {
+        const yyyymm = (2000 + Number(v.slice(0, 2))) * 100 + month;
+        const fee = (Number(feeYearMonth.slice(0, 3)) + 1911) * 100 + Number(feeYearMonth.slice(3, 5));
+        if (yyyymm < fee) return { code: 'IMPLANT_GS1_EXPIRED', detail: `expires 20${v.slice(0, 2)}-${v.slice(2, 4)}, before the execution month (h4)` };
+      }
+    }
+    return undefined;
+  }
+  if (code.startsWith('+')) {
+    if (!/^\+[0-9A-Z$/.%\- ]+$/.test(code) || code.length < 4) return { code: 'IMPLANT_HIBCC_CHECK', detail: 'not a HIBCC barcode' };
+    return hibccCheckOk(code) ? undefined : { code: 'IMPLANT_HIBCC_CHECK' };
+  }
+  if (!/^[0-9A-Za-z-]+$/.test(code)) return { code: 'IMPLANT_VENDOR_FORMAT' };
+  return undefined;
+}
+
+const HIBCC_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%';
+
+/** HIBCC: the last character is the sum of the values of all others, modulo 43. */
+export function hibccCheckOk(code: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < code.length - 1; i++) {
+    const v = HIBCC_CHARS.indexOf(code[i]!);
+    if (v < 0) return false;
+    sum += v;
+  }
+  return HIBCC_CHARS[sum % 43] === code[code.length - 1];
+}
+

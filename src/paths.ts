@@ -1,0 +1,29 @@
+/**
+ * Where labup keeps things. `LABUP_HOME` overrides the data folder (journal, drafts, demo card,
+ * sandbox state); config follows XDG (or %APPDATA% on Windows).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export type Env = Record<string, string | undefined>;
+
+export function dataHome(env: Env = process.env): string {
+  if (env.LABUP_HOME) return env.LABUP_HOME;
+  if (process.platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'labup');
+  return join(env.XDG_DATA_HOME ?? join(env.HOME ?? homedir(), '.local', 'share'), 'labup');
+}
+
+export function configHome(env: Env = process.env): string {
+  if (process.platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'labup');
+  return join(env.XDG_CONFIG_HOME ?? join(env.HOME ?? homedir(), '.config'), 'labup');
+}
+
+/** The user-level config file (`~/.config/labup/config.json`). */
+export function userConfigFile(env: Env = process.env): string {
+  return join(configHome(env), 'config.json');
+}
+
+/** The SQLite file holding the journal, drafts and history. */
+export function storeFile(env: Env = process.env): string {
+  return join(dataHome(env), 'labup.db');
+}
