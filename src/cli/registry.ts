@@ -4,5 +4,6 @@
  */
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
+import * as config from '../commands/config.js';
 
-export const COMMANDS: CommandModule[] = [validate];
+export const COMMANDS: CommandModule[] = [validate, config];
