@@ -263,7 +263,7 @@ class Meter {
     ctx.budget.total += n;
     const name = printable(entry.filename);
     if (this.written > entry.uncompressedSize) {
-      throw damaged(`${ctx.file}: ${name}`, `expands beyond the ${entry.uncompressedSize} bytes its header declares — crafted or damaged`);
+      throw damaged(`${ctx.file}: ${name}`, `content is longer than the ${entry.uncompressedSize} bytes its header declares — crafted or damaged`);
     }
     if (this.written > ctx.limits.maxEntryBytes) throw tooLarge(ctx.file, `entry “${name}” expands past ${mib(ctx.limits.maxEntryBytes)}`);
     if (ctx.budget.total > ctx.limits.maxTotalBytes) throw tooLarge(ctx.file, `its entries expand past ${mib(ctx.limits.maxTotalBytes)} in total`);
@@ -305,8 +305,12 @@ async function* entryChunks(entry: zip.Entry, ctx: EntryContext): AsyncGenerator
       () => null,
       (err: unknown) => ({ err }),
     );
+  // zip.js can fail before it touches the stream (e.g. overlapping entries): unblock the reader then.
+  void pending.then((outcome) => {
+    if (outcome) reader.cancel().catch(() => {});
+  });
   let finished = false;
-  const errorContext = { file: ctx.file, entry: printable(entry.filename), decrypting: entry.encrypted };
+  const errorContext = { file: ctx.file, entry: printable(entry.filename), decrypting: entry.encrypted, declaredSize: entry.uncompressedSize };
   try {
     while (true) {
       let step: Awaited<ReturnType<typeof reader.read>>;

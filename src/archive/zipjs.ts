@@ -72,7 +72,7 @@ export function damaged(file: string, what: string, cause?: unknown): LabupError
 }
 
 /** Human words for zip.js's error strings. */
-function describe(message: string): string {
+function describe(message: string, ctx: ZipErrorContext): string {
   const z = zipjs();
   switch (message) {
     case z.ERR_EOCDR_NOT_FOUND:
@@ -89,7 +89,7 @@ function describe(message: string): string {
     case z.ERR_INVALID_COMPRESSED_DATA:
       return 'compressed data is corrupt';
     case z.ERR_INVALID_UNCOMPRESSED_SIZE:
-      return 'content is longer than its header declares';
+      return ctx.declaredSize === undefined ? 'content is longer than its header declares' : `content is longer than the ${ctx.declaredSize} bytes its header declares — crafted or damaged`;
     case z.ERR_OVERLAPPING_ENTRY:
       return 'entries overlap each other (a crafted archive)';
     case z.ERR_AMBIGUOUS_ARCHIVE:
@@ -106,6 +106,8 @@ export interface ZipErrorContext {
   entry?: string;
   /** The entry was encrypted and its password check passed. */
   decrypting?: boolean;
+  /** The entry's declared uncompressed size. */
+  declaredSize?: number;
 }
 
 /** Translates whatever zip.js threw into a coded LabupError (LabupErrors pass through). */
@@ -135,16 +137,16 @@ export function zipError(err: unknown, ctx: ZipErrorContext): LabupError {
     case z.ERR_INVALID_CRC32:
     case z.ERR_INVALID_AUTHENTICATION_CODE:
       if (ctx.decrypting) {
-        return usageError('ZIP_DAMAGED', `${where}: ${describe(message)} after decryption`, {
+        return usageError('ZIP_DAMAGED', `${where}: ${describe(message, ctx)} after decryption`, {
           hint:
             'The file is damaged: download it again. If a fresh copy fails the same way, check the ID: a wrong one slips past ' +
             'the password check once in 256 tries with ZipCrypto.',
           cause: err,
         });
       }
-      return damaged(where, describe(message), err);
+      return damaged(where, describe(message, ctx), err);
     default:
-      return damaged(where, describe(message), err);
+      return damaged(where, describe(message, ctx), err);
   }
 }
 
