@@ -2,7 +2,7 @@
  * `labup decrypt` as a library call: open a downloaded ZIP, refuse it if it is hostile, get the
  * user's ID only when something is encrypted, and extract it safely.
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { IoHost } from '../io-host.js';
 import { maskId } from '../format/national-id.js';
 import {
@@ -40,7 +40,8 @@ export interface DecryptResult extends ExtractResult {
 
 export async function decryptArchive(file: string, options: DecryptOptions): Promise<DecryptResult> {
   const cwd = options.cwd ?? process.cwd();
-  const path = resolve(cwd, file);
+  // Messages name the file as the user gave it whenever that path means the same thing here.
+  const path = isAbsolute(file) || resolve(cwd) === process.cwd() ? file : resolve(cwd, file);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const listing = await openArchive(path, { limits });
   // Refuse a hostile archive before asking anyone for their ID.

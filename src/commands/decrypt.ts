@@ -19,15 +19,16 @@ export function register(program: Command, wrap: Wrap): void {
     .command('decrypt')
     .summary('open an encrypted download (check files) with your national ID, safely')
     .description(
-      'Extracts a ZIP downloaded from the portal. Encrypted downloads (ZipCrypto or AES) open with the\n' +
-        'national ID of the user who downloaded them, first letter uppercase: typed at a masked prompt,\n' +
-        'or from LABUP_USER_ID, or from the profile’s userIdSource (env:, file:, cmd:) — never on the\n' +
-        'command line. A lowercase or full-width ID is accepted; its checksum is checked first.\n\n' +
-        'Hostile archives are refused with nothing written: names leaving the output folder (../, /abs,\n' +
-        'C:, backslashes), symbolic links, more than 1000 entries, a zip bomb (more than 200× or past\n' +
-        '--max-size), and content longer than its header declares. Files are written atomically, mode 0600.\n\n' +
-        'Exit codes: 0 done, 2 usage, damaged or refused archive, invalid or missing ID, 4 wrong ID\n' +
-        '(password), 6 the archive holds no files.',
+      [
+        'Extracts a ZIP downloaded from the portal. Encrypted downloads (ZipCrypto or AES) open with the national ID of the user ' +
+          'who downloaded them, first letter uppercase: typed at a masked prompt, or from LABUP_USER_ID, or from the profile’s ' +
+          'userIdSource (env:, file:, cmd:) — never on the command line. A lowercase or full-width ID is accepted; its checksum ' +
+          'is checked first.',
+        'Hostile archives are refused with nothing written: names leaving the output folder (../, /abs, C:, backslashes), ' +
+          'symbolic links, more than 1000 entries, a zip bomb (more than 200×, or past --max-size), and content longer than its ' +
+          'header declares. Files are written atomically, mode 0600.',
+        'Exit codes: 0 done; 2 usage, damaged or refused archive, invalid or missing ID; 4 wrong ID (password); 6 no files in the archive.',
+      ].join('\n\n'),
     )
     .argument('<file>', 'the ZIP to open')
     .option('-o, --out <dir>', 'folder to extract into (default: the folder holding the ZIP)')

@@ -169,6 +169,28 @@ describe('wrong ID, invalid ID, damaged file, no ID', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it('refuses conflicting flags, a bad size, and says when the archive holds no files (exit 6)', async () => {
+    await makers['createZip zipcrypto']!(s.path('download.zip'), sources());
+    expect((await run(['decrypt', 'download.zip', '--stdout', '--json'])).stderr).toContain('--stdout and --json cannot be used together');
+    expect((await run(['decrypt', 'download.zip', '--stdout', '--out', 'x'])).code).toBe(2);
+    const badSize = await run(['decrypt', 'download.zip', '--max-size', 'lots']);
+    expect(badSize.code).toBe(2);
+    expect(badSize.stderr).toMatch(/a size such as 500M/);
+    const empty = await pyZip('empty.zip', 'pass');
+    const r = await run(['decrypt', empty, '--out', 'out']);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('holds no files');
+  });
+
+  it('--max-size lowers (or raises) the limit on what the archive expands to', async () => {
+    const zip = await pyZip('big.zip', "import os\nz.writestr(zipfile.ZipInfo('noise.bin'), os.urandom(3 * 1024 * 1024))");
+    const refused = await run(['decrypt', zip, '--out', 'out', '--max-size', '1M']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/\[ZIP_TOO_LARGE\].*noise\.bin.*more than 1\.0 MiB/);
+    expect(readdirSync(s.root)).not.toContain('out');
+    expect((await run(['decrypt', zip, '--out', 'out', '--max-size', '4M'])).code).toBe(0);
+  });
+
   it('never takes the ID from the command line', async () => {
     const r = await run(['decrypt', 'download.zip', '--password', USER_ID]);
     expect(r.code).toBe(2);
