@@ -6,5 +6,6 @@ import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
 import * as decrypt from '../commands/decrypt.js';
 import * as config from '../commands/config.js';
+import * as explain from '../commands/explain.js';
 
-export const COMMANDS: CommandModule[] = [validate, decrypt, config];
+export const COMMANDS: CommandModule[] = [validate, decrypt, explain, config];
