@@ -4,5 +4,6 @@
  */
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
+import * as card from '../commands/card.js';
 
-export const COMMANDS: CommandModule[] = [validate];
+export const COMMANDS: CommandModule[] = [validate, card];
