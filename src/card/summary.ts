@@ -24,7 +24,7 @@ export interface CertificateSummary {
   notBefore: string;
   notAfter: string;
   state: 'valid' | 'expired' | 'not-yet-valid';
-  /** Whole days until notAfter (negative once expired). */
+  /** Whole days until notAfter; once expired, minus the whole days since. */
   daysLeft: number;
   /** 10-character 醫事機構代碼 from the subject. */
   institutionCode: string | null;
@@ -66,7 +66,8 @@ export function summarizeCertificate(cert: CardCertificate, now: Date): Certific
     notBefore: taipeiIso(cert.notBefore),
     notAfter: taipeiIso(cert.notAfter),
     state: v.state,
-    daysLeft: v.daysLeft,
+    // Once expired, count whole days since expiry (expired 5.9 days ago is "5 days ago").
+    daysLeft: v.state === 'expired' ? -Math.floor((now.getTime() - cert.notAfter.getTime()) / 86_400_000) : v.daysLeft,
     institutionCode: cert.institutionCode,
     cardType: cert.cardType,
     ca,
