@@ -11,7 +11,7 @@ import type { Env } from '../paths.js';
 import type { Prompter } from '../prompts.js';
 import { parseSecretSource, readSecret, type SecretSource } from '../secrets.js';
 import { parseCertificate } from './certificate.js';
-import { CKA_CLASS, CKA_ID, CKA_LABEL, CKF_SERIAL_SESSION, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY } from './pkcs11-constants.js';
+import { CKA_CLASS, CKA_ID, CKA_LABEL, CKF_SERIAL_SESSION, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, ckrName } from './pkcs11-constants.js';
 import { acquireModule, isHcaModule, resolveModulePath, type ModuleLoader, type Pkcs11Api } from './pkcs11-module.js';
 import { closeSession } from './pkcs11.js';
 import {
@@ -243,7 +243,7 @@ export async function listCards(options: ListCardsOptions): Promise<CardListResu
       try {
         session = api.C_OpenSession(s.slot, CKF_SERIAL_SESSION);
       } catch (err) {
-        entry.token = { ...s.token, uri: tokenUri, loggedIn: false, certificates: [], problem: `cannot open a session (${(err as Error).message})` };
+        entry.token = { ...s.token, uri: tokenUri, loggedIn: false, certificates: [], problem: `cannot open a session (${ckrName(err)})` };
         warnings.push({ code: 'CARD_TOKEN_UNUSABLE', message: `“${s.token.label}”: cannot open a session`, where: tokenUri });
         continue;
       }
@@ -259,7 +259,14 @@ export async function listCards(options: ListCardsOptions): Promise<CardListResu
           });
           loggedIn = true;
         }
-        entry.token = listToken(api, tokenSlot, location.path, uri, now, loggedIn, session);
+        try {
+          entry.token = listToken(api, tokenSlot, location.path, uri, now, loggedIn, session);
+        } catch (err) {
+          // One unreadable token (pulled out while listing, a module quirk) does not hide the others.
+          const e = pkcs11Error(err, `reading the objects of “${s.token.label}”`);
+          entry.token = { ...s.token, uri: tokenUri, loggedIn, certificates: [], problem: e.message };
+          warnings.push({ code: 'CARD_TOKEN_UNUSABLE', message: e.message, where: tokenUri });
+        }
         for (const c of entry.token.certificates) warnings.push(...expiryWarnings(c, c.uri, warnDays));
       } finally {
         closeSession(api, session, loggedIn);

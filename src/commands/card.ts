@@ -7,31 +7,24 @@ import type { CardListResult, CertificateListing, SlotListing } from '../card/ca
 import type { CardTestResult } from '../card/card-test.js';
 import type { CardWarning } from '../card/summary.js';
 
-const CARD_HELP =
-  'A card is an RFC 7512 PKCS#11 URI (quote it: it contains “;”), e.g.\n' +
-  '  "pkcs11:token=HCA;id=%01?module-path=/usr/lib/softhsm/libsofthsm2.so"\n' +
-  'or a software token: p12:PATH (passphrase from the PIN source) or pem:KEY.pem,CERT.pem.\n' +
-  'Default card: --card, else LABUP_CARD, else `card` in the config, else pkcs11: (the one card in\n' +
-  'the reader, HCA layout). The PIN comes from pin-source in the URI, else LABUP_PIN_SOURCE /\n' +
-  '`pinSource` in the config (env:NAME, file:PATH, cmd:COMMAND), else a prompt on a terminal —\n' +
-  'never from the command line. A wrong PIN is never retried (an HCA card locks after 3).';
+const CARD_HELP = [
+  'A card is an RFC 7512 PKCS#11 URI (quote it in the shell: it contains “;”), e.g. "pkcs11:token=HCA;id=%01?module-path=/usr/lib/softhsm/libsofthsm2.so", or a software token: p12:PATH (passphrase from the PIN source) or pem:KEY.pem,CERT.pem.',
+  'Which card: --card, else LABUP_CARD, else `card` in the config, else pkcs11: (the one card in the reader, HCA layout: the certificate and key with CKA_ID 01).',
+  'The PIN comes from pin-source in the URI, else LABUP_PIN_SOURCE or `pinSource` in the config (env:NAME, file:PATH, cmd:COMMAND), else a masked prompt on a terminal — never from the command line. A wrong PIN is never retried: an HCA card locks after 3.',
+].join('\n\n');
 
 export function register(program: Command, wrap: Wrap): void {
   const card = program
     .command('card')
     .summary('list smart cards and software tokens, and test that a card can sign')
-    .description('Smart cards (PKCS#11: the HCA 醫事機構卡 / 醫事人員卡, or any token) and software tokens.\n\n' + CARD_HELP);
+    .description('Smart cards (PKCS#11: the HCA 醫事機構卡 / 醫事人員卡, or any token) and software tokens.\n\n' + CARD_HELP + '\n\nSee docs/card.md.');
 
   card
     .command('list')
     .summary('slots, tokens, certificates and their keys; no PIN needed')
     .description(
-      'Lists what a PKCS#11 module sees: slots, tokens (label, manufacturer, model, serial, PIN state),\n' +
-        'certificates (subject, issuer, serial, key, validity, 醫事機構代碼, HCA card type, CKA_ID) and\n' +
-        'whether the private key with the same CKA_ID is on the token. Warns when a certificate expires\n' +
-        'within 30 days. With --card p12:… it shows the software token instead.\n\n' +
-        'Module: --module, else module-path in --card, else module-path of the configured card, else\n' +
-        'LABUP_PKCS11_MODULE, else the usual places (Windows: HCAPKCS11.dll in System32, SysWOW64).\n\n' +
+      'Lists what a PKCS#11 module sees: slots, tokens (label, manufacturer, model, serial, PIN state), certificates (subject, issuer, serial, key, validity, 醫事機構代碼, HCA card type, CKA_ID) and whether the private key with the same CKA_ID is on the token. Warns when a certificate expires within 30 days. No PIN is needed; with --card p12:… it shows the software token instead.\n\n' +
+        'Module: --module, else module-path in --card, else module-path of the configured card, else LABUP_PKCS11_MODULE, else the usual places (Windows: HCAPKCS11.dll in System32, then SysWOW64; elsewhere OpenSC, then SoftHSM).\n\n' +
         'Exit codes: 0 listed, 2 usage error, 4 module not found or card problem.',
     )
     .option('--module <path>', 'the PKCS#11 library file (e.g. /usr/lib/softhsm/libsofthsm2.so, HCAPKCS11.dll)')
@@ -67,12 +60,10 @@ export function register(program: Command, wrap: Wrap): void {
     .command('test')
     .summary('sign a fresh nonce with the card and verify it with its certificate')
     .description(
-      'Opens the card, checks that its certificate is valid today (Asia/Taipei), signs a fresh random\n' +
-        'nonce with the card’s key and verifies the signature with the certificate’s public key.\n\n' +
+      'Opens the card, checks that its certificate is valid today (Asia/Taipei), signs a fresh random nonce with the card’s key and verifies the signature with the certificate’s public key.\n\n' +
         CARD_HELP +
         '\n\n' +
-        'Exit codes: 0 the card signs; 2 malformed URI or no PIN source; 4 module not found, no token,\n' +
-        'wrong PIN, PIN locked, certificate expired or not yet valid, no private key for the certificate.',
+        'Exit codes: 0 the card signs; 2 malformed URI or no PIN source; 4 module not found, no token, wrong PIN, PIN locked, certificate expired or not yet valid, no private key for the certificate.',
     )
     .option('--card <uri>', 'the card (pkcs11:…, p12:PATH, pem:KEY,CERT)')
     .option('--module <path>', 'the PKCS#11 library file, overriding the URI’s module-path')

@@ -6,7 +6,9 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../../src/card/certificate.js';
 import { openCard } from '../../../src/card/open.js';
 import { ecdsaRawToDer, openPkcs11Card } from '../../../src/card/pkcs11.js';
-import { CKM_RSA_PKCS, CKO_CERTIFICATE, CKO_PRIVATE_KEY } from '../../../src/card/pkcs11-constants.js';
+import { CKM_RSA_PKCS, CKO_CERTIFICATE, CKO_PRIVATE_KEY, pkcs11Failure } from '../../../src/card/pkcs11-constants.js';
+import { listCards } from '../../../src/card/card-list.js';
+import { fixedClock } from '../../../src/clock.js';
 import { acquireModule, loadedModules } from '../../../src/card/pkcs11-module.js';
 import { createCa, issueCertificate, issueSoftwareCard } from '../../../src/card/sandbox-ca.js';
 import { recordingHost } from '../../../src/io-host.js';
@@ -300,5 +302,40 @@ describe('ECDSA signatures', () => {
       expect(cryptoVerify('sha256', data, publicKey, der)).toBe(true);
     }
     expect(() => ecdsaRawToDer(Buffer.alloc(3))).toThrow(/odd length/);
+  });
+});
+
+describe('card list on an HCA-like card', () => {
+  it('shows the HCA PIN rules and the PIN state, and warns about the last try', async () => {
+    // given a reader with an HCA card that has seen two wrong PINs, and an empty reader
+    const mod = new FakeModule([hcaCard({ triesLeft: 1 }), null]);
+    // when listing (no PIN)
+    const r = await listCards({ clock: fixedClock(now), modulePath: HCA_DLL, loader: fakeLoader(mod) });
+    // then
+    expect(mod.count('C_Login')).toBe(0);
+    expect(r.slots.map((s) => s.tokenPresent)).toEqual([true, false]);
+    const t = r.slots[0]!.token!;
+    expect(t.pin).toMatchObject({ finalTry: true, countLow: true, locked: false, triesLeft: 1, minLength: 6, maxLength: 8 });
+    expect(t.certificates.map((c) => [c.id, c.role, c.cardType, c.privateKey])).toEqual([
+      ['00', 'ca', null, 'unknown'],
+      ['01', 'signing', '醫事機構卡', 'unknown'],
+      ['02', 'encryption', '醫事機構卡', 'unknown'],
+    ]);
+    expect(r.warnings.map((w) => w.code)).toEqual(['CARD_PIN_FINAL_TRY']);
+    expect(mod.initialized).toBe(false);
+  });
+
+  it('a token whose objects cannot be read is shown with the problem; the others still are', async () => {
+    const mod = new FakeModule([hcaCard(), hcaCard({ label: 'SECOND', serial: '2' })]);
+    const real = mod.C_FindObjectsInit.bind(mod);
+    let calls = 0;
+    mod.C_FindObjectsInit = (s, t) => {
+      if (calls++ === 0) throw pkcs11Failure(0x32, 'CKR_DEVICE_REMOVED', 'C_FindObjectsInit');
+      real(s, t);
+    };
+    const r = await listCards({ clock: fixedClock(now), modulePath: HCA_DLL, loader: fakeLoader(mod) });
+    expect(r.slots[0]!.token!.problem).toMatch(/card was removed/);
+    expect(r.slots[1]!.token!.certificates).toHaveLength(3);
+    expect(r.warnings.map((w) => w.code)).toEqual(['CARD_TOKEN_UNUSABLE']);
   });
 });
