@@ -22,6 +22,7 @@ import {
   loginUser,
   pkcs11Error,
   selectToken,
+  tokenSummaryOf,
   trimPadded,
   type SlotView,
   type TokenSummary,
@@ -236,15 +237,14 @@ export async function listCards(options: ListCardsOptions): Promise<CardListResu
       };
       listed.push(entry);
       if (!s.token) continue;
-      const tokenSlot = s as SlotView & { token: TokenSummary };
+      let tokenSlot = s as SlotView & { token: TokenSummary };
       const tokenUri = formatPkcs11Uri({ token: s.token.label, ...(s.token.serial ? { serial: s.token.serial } : {}), modulePath: location.path });
-      warnings.push(...pinWarnings(s.token, tokenUri));
       let session: Buffer;
       try {
         session = api.C_OpenSession(s.slot, CKF_SERIAL_SESSION);
       } catch (err) {
         entry.token = { ...s.token, uri: tokenUri, loggedIn: false, certificates: [], problem: `cannot open a session (${ckrName(err)})` };
-        warnings.push({ code: 'CARD_TOKEN_UNUSABLE', message: `“${s.token.label}”: cannot open a session`, where: tokenUri });
+        warnings.push(...pinWarnings(s.token, tokenUri), { code: 'CARD_TOKEN_UNUSABLE', message: `“${s.token.label}”: cannot open a session`, where: tokenUri });
         continue;
       }
       let loggedIn = false;
@@ -255,10 +255,18 @@ export async function listCards(options: ListCardsOptions): Promise<CardListResu
             interactive: source.kind === 'prompt',
             where: tokenUri.replace(/\?.*$/, ''),
             hca,
+            warnCountLow: false,
             ...(options.host ? { host: options.host } : {}),
           });
           loggedIn = true;
+          // A successful login resets the token's try counter: show the state as it is now.
+          try {
+            tokenSlot = { ...tokenSlot, token: tokenSummaryOf(api.C_GetTokenInfo(s.slot), hca) };
+          } catch {
+            // keep what was read before
+          }
         }
+        warnings.push(...pinWarnings(tokenSlot.token, tokenUri));
         try {
           entry.token = listToken(api, tokenSlot, location.path, uri, now, loggedIn, session);
         } catch (err) {

@@ -378,6 +378,8 @@ export interface LoginOptions {
   /** Where the card is, for messages (never the PIN). */
   where: string;
   host?: IoHost;
+  /** Warn through the host when a wrong PIN was entered since the last login (default true). */
+  warnCountLow?: boolean;
 }
 
 /** Current PIN state, read again from the token (it changes after a wrong PIN). */
@@ -428,7 +430,7 @@ export async function loginUser(api: Pkcs11Api, session: Buffer, slot: Buffer, o
       details: { triesLeft: 1 },
     });
   }
-  if (before?.countLow) {
+  if (before?.countLow && o.warnCountLow !== false) {
     o.host?.notify({ level: 'warn', code: 'CARD_PIN_COUNT_LOW', message: `${o.where}: the card saw a wrong PIN since its last successful login` });
   }
   let pin: string | undefined;

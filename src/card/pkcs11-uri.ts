@@ -38,7 +38,7 @@ export interface Pkcs11Uri {
   modulePath?: string;
   /** Query `module-name`: a library looked up in the usual module folders. */
   moduleName?: string;
-  /** Query `pin-source`: env:NAME, file:PATH or cmd:COMMAND (labup's secret sources). */
+  /** Query `pin-source`: env:NAME, file:PATH, cmd:COMMAND or prompt (labup's secret sources). */
   pinSource?: SecretSource;
 }
 
@@ -165,7 +165,6 @@ export function parsePkcs11Uri(text: string): Pkcs11Uri {
       // RFC 7512 writes files as URIs (file:///run/…); labup's own form is file:/run/….
       const fileUrl = /^file:\/\/(\/.*)$/i.exec(v);
       result.pinSource = parseSecretSource(fileUrl ? `file:${fileUrl[1]}` : v);
-      if (result.pinSource.kind === 'prompt') delete result.pinSource;
     }
   }
   return result;

@@ -173,6 +173,13 @@ describe('PKCS#11 errors on a real module', () => {
     });
     expect(t.tokenFlags()).toMatch(/user PIN count low/);
     expect(loadedModules()).toEqual([]);
+    // card list shows it, and after a login with the right PIN shows the reset counter
+    const before = await using(t, () => listCards({ clock, modulePath: t.modulePath }));
+    expect(before.warnings.map((w) => w.code)).toEqual(['CARD_PIN_COUNT_LOW']);
+    const after = await using(t, () => listCards({ clock, card: `pkcs11:token=${t.label}?module-path=${t.modulePath}`, login: true, pinSource: 'env:PIN', env: { PIN: t.pin } }));
+    expect(after.slots[0]!.token!.pin.countLow).toBe(false);
+    expect(after.warnings).toEqual([]);
+    expect(t.tokenFlags()).not.toMatch(/count low/);
   });
 
   it('an empty module is CARD_NO_TOKEN, another label CARD_TOKEN_NOT_FOUND', async () => {

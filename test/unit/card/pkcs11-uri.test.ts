@@ -31,6 +31,8 @@ describe('RFC 7512 PKCS#11 URIs', () => {
 
   it('takes the PIN source from the URI, but refuses a PIN in it (exit 2) without echoing it', () => {
     expect(parsePkcs11Uri('pkcs11:token=HCA?pin-source=env:LABUP_CARD_PIN').pinSource).toEqual({ kind: 'env', name: 'LABUP_CARD_PIN' });
+    expect(parsePkcs11Uri('pkcs11:token=HCA?pin-source=prompt').pinSource).toEqual({ kind: 'prompt' });
+    expect(parsePkcs11Uri('pkcs11:token=HCA?pin-source=cmd:pass%20show%20card').pinSource).toEqual({ kind: 'cmd', command: 'pass show card' });
     expect(parsePkcs11Uri('pkcs11:token=HCA?pin-source=file:///run/credentials/labup/pin').pinSource).toEqual({ kind: 'file', path: '/run/credentials/labup/pin' });
     expect(parsePkcs11Uri('pkcs11:token=HCA?pin-source=file:/etc/labup/pin&module-name=softhsm2')).toMatchObject({ pinSource: { kind: 'file', path: '/etc/labup/pin' }, moduleName: 'softhsm2' });
     let err: { code?: string; exitCode?: number; message?: string } = {};
