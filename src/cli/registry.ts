@@ -5,6 +5,7 @@
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
 import * as decrypt from '../commands/decrypt.js';
+import * as card from '../commands/card.js';
 import * as config from '../commands/config.js';
 
-export const COMMANDS: CommandModule[] = [validate, decrypt, config];
+export const COMMANDS: CommandModule[] = [validate, card, decrypt, config];
