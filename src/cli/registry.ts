@@ -5,7 +5,8 @@
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
 import * as decrypt from '../commands/decrypt.js';
+import * as card from '../commands/card.js';
 import * as config from '../commands/config.js';
 import * as explain from '../commands/explain.js';
 
-export const COMMANDS: CommandModule[] = [validate, decrypt, explain, config];
+export const COMMANDS: CommandModule[] = [validate, card, decrypt, explain, config];
