@@ -123,6 +123,7 @@ function countReplacements(text: string): number {
 
 /** Splits on CRLF, LF or a lone CR; a final line ending does not start another line. */
 export function splitLines(text: string): string[] {
+  if (text === '') return [];
   const lines = text.split(/\r\n|\n|\r/);
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   return lines;

@@ -4,6 +4,8 @@
  * Where the 錯誤說明 of a row names one of labup's findings (the sandbox writes the finding's
  * Chinese text), the finding's own hint is the fix, which is more precise than the code's.
  */
+import { CODE_LISTS } from '../format/codes.js';
+import { FIELD_BY_ID } from '../format/fields.js';
 import { FINDINGS, findingDef, type FindingDef } from '../format/findings.js';
 import { nhiCode } from '../format/nhi-codes.js';
 
@@ -77,4 +79,19 @@ export function findingForRow(code: string, message: string): { finding: string;
     if (m.startsWith(candidate[1].zh) && (!best || candidate[1].zh.length > best[1].zh.length)) best = candidate;
   }
   return best ? { finding: best[0], en: best[1].en, fix: best[1].hint } : null;
+}
+
+/**
+ * What 表一 allows in a field, in words: the codes of a short code list (`0 未發現異於參考值, 1
+ * 異於參考值`), else the field's format (`YYYMM (e.g. 11411)`); null for an unknown field.
+ */
+export function fieldRule(field: string | null): string | null {
+  const def = field ? FIELD_BY_ID.get(field) : undefined;
+  if (!def) return null;
+  if (def.kind.type === 'code') {
+    const codes = CODE_LISTS[def.kind.list];
+    if (codes.length <= 12) return codes.map((c) => `${c.code} ${c.zh}`).join(', ');
+    return `${def.format} (${codes.length} codes; docs/format.md lists them)`;
+  }
+  return def.format;
 }

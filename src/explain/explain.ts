@@ -14,7 +14,7 @@ import { maskId, maskIdsInText, PERSON_ID_FIELDS } from '../format/national-id.j
 import type { IoHost } from '../io-host.js';
 import type { UserIdAnswer } from '../archive/user-id.js';
 import { fieldNameOf, parseCheckFile, type CheckFile, type CheckFileEncoding, type CheckRow, type UnparsedLine } from './check-file.js';
-import { explainCode, findingForRow, type CodeExplanation } from './codes.js';
+import { explainCode, fieldRule, findingForRow, type CodeExplanation } from './codes.js';
 import { readCheckInput, type CheckArchiveInfo } from './read-check.js';
 import { wantedHdata, type SourceFormat, type SourceIndex, type SourcePlace } from './source.js';
 import { openSource, type SourceReadOptions } from './open-source.js';
@@ -60,6 +60,8 @@ export interface ExplainedError {
   finding: string | null;
   /** What to do about this error (the finding's own hint when known, else the code's). */
   fix: string;
+  /** What 表一 allows in the field: its codes, or its format. */
+  rule: string | null;
   /** Where to fix it; null without a source, or for an error on the file as a whole. */
   source: SourcePlace | null;
   /** h9 of the record, masked unless shown. */
@@ -244,6 +246,7 @@ export async function explain(checkFile: string, options: ExplainOptions = {}): 
       value: shownValue(row.field, row.value, showIds),
       finding: specific?.finding ?? group.finding,
       fix: specific?.fix ?? group.fix,
+      rule: fieldRule(row.field),
       source: hit?.place ?? null,
       patient: hit?.patient ? shownValue('h9', hit.patient, showIds) : null,
       orderCode: hit?.orderCode ?? null,

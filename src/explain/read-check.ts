@@ -4,7 +4,7 @@
  * `decryptArchive` (the same hostile-archive checks, ID sources and prompt as `labup decrypt`) into
  * memory; nothing decrypted touches the disk unless `saveTo` asks for it.
  */
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { fileError, isLabupError, usageError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
@@ -165,6 +165,11 @@ async function readFromArchive(file: string, options: ReadCheckOptions): Promise
   if (options.saveTo !== undefined) {
     const dir = resolve(cwd, options.saveTo);
     const target = resolve(dir, basename(chosen.name));
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw fileError(err, options.saveTo, 'create the folder');
+    }
     await writeFileAtomic(target, chosen.bytes, isAbsolute(options.saveTo) ? target : `${options.saveTo.replace(/\/+$/, '')}/${basename(chosen.name)}`);
     saved = target;
   }

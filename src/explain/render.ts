@@ -106,6 +106,7 @@ function groupLines(g: ExplainGroup, s: Style, budget: { left: number }): string
     const facts = [rec, now].filter(Boolean).join(' · ');
     if (facts) out.push(`     ${printable(facts)}`);
     if (e.message && e.message !== g.zh) out.push(`     ${printable(e.message)}`);
+    if (e.rule) out.push(`     ${s.dim(`表一 ${e.field}: ${e.rule}`)}`);
     out.push(`     ${s.cyan('→')} ${printable(e.fix)}`);
   }
   if (n < g.errors.length) out.push(s.dim(`  … ${g.errors.length - n} more with ${g.code} not printed`));

@@ -28,6 +28,7 @@ export const WORKLIST_COLUMNS = [
   '錯誤說明',
   '說明',
   'Explanation',
+  '表一規定',
   '修正方式',
 ] as const;
 
@@ -68,6 +69,7 @@ export function worklistCsv(result: ExplainResult): string {
           e.message,
           g.zh,
           g.en,
+          e.rule,
           e.fix,
         ]
           .map(csvValue)
