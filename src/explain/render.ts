@@ -55,6 +55,11 @@ function quoted(v: string): string {
   return JSON.stringify(v.length > 80 ? v.slice(0, 77) + '…' : v);
 }
 
+/** The check file as the user named it (or its name inside the ZIP given), for `file:line` places. */
+function checkPath(r: ExplainResult): string {
+  return r.archive ? r.checkFile : r.file;
+}
+
 /** The one-line summary of the check file. */
 export function headline(r: ExplainResult): string {
   const bits = [STATUS_WORDS[r.status]];
@@ -79,7 +84,7 @@ function countsLine(r: ExplainResult): string {
 
 /** `export.csv:4 row 3 …: 02 hdata 1 h9 身分證統一編號: 身分證號或居留證號檢查碼錯誤 "A12****788" [patient …] → fix` */
 export function errorLine(r: ExplainResult, e: ExplainedError): string {
-  const loc = e.source ? formatPlace(e.source, e.field) : `${r.checkFile}:${e.line}`;
+  const loc = e.source ? formatPlace(e.source, e.field) : `${checkPath(r)}:${e.line}`;
   const w = where(e);
   const rec = record(e);
   const now = e.current !== null && e.changed ? ` now ${quoted(e.current)}` : '';
@@ -132,7 +137,7 @@ export function renderExplain(r: ExplainResult, o: RenderOptions): string[] {
     }
     const total = r.groups.reduce((a, g) => a + g.errors.length, 0);
     if (printed < total) out.push(`… ${total - printed} more not printed (--max-errors 0 prints all)`);
-    for (const u of r.unparsed) out.push(`${r.checkFile}:${u.line}: not understood${u.reason ? ` (${u.reason})` : ''}: ${printable(u.text)}`);
+    for (const u of r.unparsed) out.push(`${checkPath(r)}:${u.line}: not understood${u.reason ? ` (${u.reason})` : ''}: ${printable(u.text)}`);
     return out;
   }
   out.push(`${mark} ${s.bold(headline(r))}`);
