@@ -4,5 +4,9 @@
  */
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
+import * as upload from '../commands/upload.js';
+import * as status from '../commands/status.js';
+import * as download from '../commands/download.js';
+import * as sandbox from '../commands/sandbox.js';
 
-export const COMMANDS: CommandModule[] = [validate];
+export const COMMANDS: CommandModule[] = [validate, upload, status, download, sandbox];
