@@ -26,3 +26,19 @@ export { decodeCp950, encodeCp950, canEncodeCp950 } from './encoding/cp950.js';
 export { systemClock, fixedClock } from './clock.js';
 export type { Clock } from './clock.js';
 export type { IoHost, IoMessage } from './io-host.js';
+export { createZip } from './archive/encrypted-zip.js';
+export type { CreateZipOptions, ZipEncryption, ZipInputEntry } from './archive/encrypted-zip.js';
+export {
+  openArchive,
+  checkArchive,
+  checkArchivePassword,
+  extractArchive,
+  readArchiveEntry,
+  archiveEntryChunks,
+  DEFAULT_LIMITS as DEFAULT_ARCHIVE_LIMITS,
+} from './archive/extract.js';
+export type { ArchiveEntry, ArchiveListing, ArchiveLimits, ByteSink, Encryption, ExtractOptions, ExtractResult, ExtractedFile, ReadEntryOptions } from './archive/extract.js';
+export { decryptArchive } from './archive/decrypt.js';
+export type { DecryptOptions, DecryptResult } from './archive/decrypt.js';
+export { downloadPassword, normalizeUserId, userIdAsker } from './archive/user-id.js';
+export type { UserIdAnswer, UserIdSourceOptions } from './archive/user-id.js';
