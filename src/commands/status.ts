@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
 import { parseDuration, taipeiDisplay } from '../clock.js';
-import { addPortalOptions, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
+import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 
 interface StatusFlags extends PortalFlags {
   from?: string;
@@ -66,9 +66,7 @@ export function register(program: Command, wrap: Wrap): void {
         for (const r of report.receipts) {
           rows.push([r.receiptNo, r.uploadDate, taipeiDisplay(new Date(r.sentAt)), r.statusText, r.errorCount === null ? '' : String(r.errorCount), r.files.map((f) => f.name).join(' ')]);
         }
-        const width = (s: string) => [...s].reduce((n, ch) => n + (ch.charCodeAt(0) > 0x2e80 ? 2 : 1), 0);
-        const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => width(row[i]!))));
-        for (const row of rows) ctx.out.result(row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell)))).join('  ').trimEnd());
+        for (const line of formatTable(rows)) ctx.out.result(line);
       }
       const { checking, passed, failed } = report.counts;
       if (report.receipts.length === 0) {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
 import { taipeiDisplay } from '../clock.js';
-import { addPortalOptions, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
+import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 
 interface UploadFlags extends PortalFlags {
   uploadDate?: string;
@@ -68,8 +68,7 @@ export function register(program: Command, wrap: Wrap): void {
         });
       } else {
         const sent = taipeiDisplay(new Date(r.sentAt));
-        ctx.out.result(['傳送時間'.padEnd(17), '收件序號'.padEnd(11), '上傳日期'.padEnd(8), '處理狀態'].join('  '));
-        ctx.out.result([sent.padEnd(21), r.receiptNo.padEnd(15), r.uploadDate.padEnd(12), r.statusText].join('  '));
+        for (const line of formatTable([['傳送時間', '收件序號', '上傳日期', '處理狀態'], [sent, r.receiptNo, r.uploadDate, r.statusText]])) ctx.out.result(line);
         const again = r.replayed ? ' (the portal already had this ZIP for this 上傳日期: same 收件序號, nothing sent twice)' : '';
         ctx.out.summary(`labup upload: ${r.fileName} → 收件序號 ${r.receiptNo}${again}. Next: labup status ${r.receiptNo} --wait${portal.sandbox ? ' --sandbox' : ''}`);
       }

@@ -20,6 +20,7 @@ import type { CardType } from '../card/card.js';
 import { maskId } from '../format/national-id.js';
 import { API_PREFIX, HEADER, PROTOCOL_VERSION, deliveryZipName } from '../transport/protocol.js';
 import type { ZipEncryption } from '../transport/portal-client.js';
+import { createZip } from '../archive/encrypted-zip.js';
 import { ApiError, badRequest, notFound } from './api-error.js';
 import { authenticate, createChallenge, signIn, signOut, type Session } from './auth.js';
 import type { FaultAction, FaultHook } from './faults.js';
@@ -262,7 +263,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
       const data = await readFile(row.path).catch(() => {
         throw new ApiError(410, 'FILE_EXPIRED', `${row.name} is no longer kept`, `Ask for it to be sent again: labup download --request-resend ${row.receipt_no}.`, { receiptNo: row.receipt_no });
       });
-      const zip = await deliverZip(row.name, data, encrypted ? { password: passwordOf(s.userId), encryption } : undefined);
+      const zip = await deliverZip(row.name, data, encrypted ? { password: passwordOf(s.userId), encryption } : undefined, clock.now());
       const zipName = deliveryZipName(row.name);
       if (res.headersSent || res.destroyed) return;
       res.writeHead(200, {
@@ -432,8 +433,6 @@ export function passwordOf(nationalId: string): string {
 }
 
 /** The download as the portal gives it: a ZIP holding the file, encrypted on request. */
-async function deliverZip(name: string, data: Buffer, encryption?: { password: string; encryption: ZipEncryption }): Promise<Uint8Array> {
-  const spec = '../archive/encrypted-zip.js'; // TEMP until merged
-  const { createZip } = (await import(spec)) as { createZip: (e: Array<{ name: string; data: Uint8Array }>, o?: { password?: string; encryption?: ZipEncryption }) => Promise<Uint8Array> };
-  return createZip([{ name, data }], encryption ? { password: encryption.password, encryption: encryption.encryption } : {});
+async function deliverZip(name: string, data: Buffer, encryption: { password: string; encryption: ZipEncryption } | undefined, at: Date): Promise<Uint8Array> {
+  return createZip([{ name, data }], { lastModified: at, ...(encryption ? { password: encryption.password, encryption: encryption.encryption } : {}) });
 }

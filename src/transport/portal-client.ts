@@ -138,7 +138,8 @@ export interface FileQuery {
   pageSize?: number;
 }
 
-export type ZipEncryption = 'zipcrypto' | 'aes256';
+export type { ZipEncryption } from '../archive/encrypted-zip.js';
+import type { ZipEncryption } from '../archive/encrypted-zip.js';
 
 export interface DownloadOptions {
   /** 加密下載: a ZIP whose password is the signed-in user's national ID. */

@@ -106,7 +106,7 @@ export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
   const mono = o.monotonicNow ?? (() => performance.now());
   const deadline = mono() + (o.timeoutMs ?? 45 * 60_000);
   const maxPoll = o.pollIntervalMs ?? 30_000;
-  let pause = Math.min(o.firstPollMs ?? 2000, maxPoll);
+  let pause = Math.min(o.firstPollMs ?? 1000, maxPoll);
   let list = await query(o, o.receipts);
   record(o, list);
   let timedOut = false;
