@@ -93,7 +93,9 @@ export function register(program: Command, wrap: Wrap): void {
       wrap(async (ctx, opts: { data?: string; force?: boolean }) => {
         const { initSandbox } = await import('../sandbox/setup.js');
         const { defaultSandboxDir } = await import('../transport/connect.js');
-        const dataDir = resolve(ctx.cwd, opts.data ?? defaultSandboxDir(ctx.env));
+        // `labup sandbox init --data DIR`: commander hands --data to the parent command, which has one too.
+        const data = opts.data ?? (sandbox.opts() as { data?: string }).data;
+        const dataDir = resolve(ctx.cwd, data ?? defaultSandboxDir(ctx.env));
         const r = await initSandbox({ dataDir, clock: ctx.clock, force: opts.force === true });
         if (ctx.globals.json) {
           ctx.out.resultJson({ created: r.created, dataDir: r.dataDir, demo: demoJson(r.demo, ctx.globals.showIds) });
