@@ -1,6 +1,6 @@
 /** `labup sandbox` (run the sandbox portal) and `labup sandbox init`. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ExitCode, usageError } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
 import { parseDuration } from '../clock.js';
@@ -67,7 +67,7 @@ export function register(program: Command, wrap: Wrap): void {
           if (d) {
             ctx.out.info(`demo institution ${d.institution.code} ${d.institution.name}; demo user ${maskId(d.user.nationalId)}; card ${d.card}`);
             ctx.out.info(`try: export LABUP_PORTAL=${sb.url} LABUP_CARD=${d.card} LABUP_PIN_SOURCE=${d.pinSource}${sb.tls ? ` LABUP_CA_FILE=${sb.caFile}` : ''}`);
-            ctx.out.info('     (and LABUP_USER_ID_SOURCE naming where the demo user’s ID comes from, e.g. env:DEMO_USER_ID; see demo.json)');
+            ctx.out.info(`     and LABUP_USER_ID_SOURCE=env:DEMO_USER_ID with DEMO_USER_ID set to the demo user’s ID (in ${join(sb.dataDir, 'demo.json')})`);
           }
         }
         await stopped;

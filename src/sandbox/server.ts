@@ -28,7 +28,7 @@ import { receiveUpload } from './intake.js';
 import { JOB_CODE, JOB_NAME, sandboxLayout, type SandboxLayout } from './layout.js';
 import { loadCa, serverTls } from './pki.js';
 import { Processor, type ProcessingMode } from './processor.js';
-import { fileJson, listFiles, listSubmissions, submissionJson } from './queries.js';
+import { fileJson, listFiles, listSubmissions, rocSlashed, submissionJson } from './queries.js';
 import { initSandbox, readDemo, registerInstitution, registerUser, type SandboxDemo } from './setup.js';
 import { openSandboxDb, type Db, type FileRow, type SubmissionRow } from './state.js';
 
@@ -232,7 +232,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
       const s = session(req);
       if (method === 'GET') return send(res, 200, listSubmissions(db, s.institutionCode, url.searchParams, clock));
       const r = await receiveUpload({ db, layout, clock, processingDelayMs: delayMs, maxUploadBytes }, req, url, s);
-      log?.notify({ level: 'info', code: 'SANDBOX_UPLOAD', message: `${r.replayed ? 'replayed' : 'received'} 收件序號 ${r.row.receipt_no} (${r.row.file_name}, ${r.row.size} bytes, 上傳日期 ${r.row.upload_date})` });
+      log?.notify({ level: 'info', code: 'SANDBOX_UPLOAD', message: `${r.replayed ? 'replayed' : 'received'} 收件序號 ${r.row.receipt_no} (${r.row.file_name}, ${r.row.size} bytes, 上傳日期 ${rocSlashed(r.row.upload_date)})` });
       const fault = faults?.({ phase: 'upload-committed', receiptNo: r.row.receipt_no, replayed: r.replayed, n: requestCount });
       if (await applyFault(fault, req, res)) return;
       return send(res, r.replayed ? 200 : 201, submissionJson(db, r.row, clock.now().getTime()), {
