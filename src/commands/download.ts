@@ -28,12 +28,12 @@ export function register(program: Command, wrap: Wrap): void {
     .command('download')
     .summary('fetch the check files (檢核結果檔) of your uploads')
     .description(
-      'Lists the related files the portal offers (by --receipt, or by 上傳日期 --from/--to, provided\n' +
-        'for download within --within days) and fetches each into --out. A plain download is unpacked\n' +
-        'to the check file; --encrypted keeps the portal’s encrypted ZIP, whose password is the national\n' +
-        'ID of the user who signed in (first letter uppercase). Files are written atomically, mode 0600;\n' +
+      'Lists the related files the portal offers (by --receipt, or by 上傳日期 --from/--to, provided ' +
+        'for download within --within days) and fetches each into --out. A plain download is unpacked ' +
+        'to the check file; --encrypted keeps the portal’s encrypted ZIP, whose password is the national ' +
+        'ID of the user who signed in (first letter uppercase). Files are written atomically, mode 0600; ' +
         'one already downloaded with the same name and content is skipped.\n\n' +
-        'Exit codes: 0 downloaded, 6 nothing new, 2 usage (or a file no longer kept), 4 sign-in,\n' +
+        'Exit codes: 0 downloaded, 6 nothing new, 2 usage (or a file no longer kept), 4 sign-in, ' +
         '5 portal or network.',
     )
     .option('--receipt <收件序號>', 'only the files of this upload')

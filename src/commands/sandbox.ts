@@ -22,10 +22,10 @@ export function register(program: Command, wrap: Wrap): void {
     .command('sandbox')
     .summary('run the built-in sandbox portal (upload, 檢核, check files, downloads) on this machine')
     .description(
-      'Runs the sandbox portal in the foreground until Ctrl-C: card sign-in, uploads with 上傳日期,\n' +
-        '收件序號, 檢核中 → 檢核正確/檢核錯誤 after the processing delay, check files, downloads kept two\n' +
-        'weeks. Its state lives in --data (default LABUP_HOME/sandbox) and survives restarts; an empty\n' +
-        'folder is initialised (see labup sandbox init). Point other commands at it with --portal URL\n' +
+      'Runs the sandbox portal in the foreground until Ctrl-C: card sign-in, uploads with 上傳日期, ' +
+        '收件序號, 檢核中 → 檢核正確/檢核錯誤 after the processing delay, check files, downloads kept two ' +
+        'weeks. Its state lives in --data (default LABUP_HOME/sandbox) and survives restarts; an empty ' +
+        'folder is initialised (see labup sandbox init). Point other commands at it with --portal URL ' +
         '(or use --sandbox on any portal command to run one in-process).',
     )
     .addOption(new Option('--port <n>', 'port to listen on (default 0: any free port)').argParser(portArg).default(0))
@@ -81,8 +81,8 @@ export function register(program: Command, wrap: Wrap): void {
     .command('init')
     .summary('create the sandbox CA, a demo institution, its card and a demo user')
     .description(
-      'Creates (once) in --data: the sandbox CA (pki/), demo institution 3501200000 with a software card\n' +
-        '(cards/3501200000.p12, its passphrase in cards/3501200000.pass, mode 0600) and demo user\n' +
+      'Creates (once) in --data: the sandbox CA (pki/), demo institution 3501200000 with a software card ' +
+        '(cards/3501200000.p12, its passphrase in cards/3501200000.pass, mode 0600) and demo user ' +
         'A123456789 (synthetic), recorded in demo.json. --force issues them again (state is kept).',
     )
     .option('--data <dir>', 'the sandbox’s data folder (default LABUP_HOME/sandbox)')

@@ -25,10 +25,10 @@ export function register(program: Command, wrap: Wrap): void {
     .command('status')
     .summary('處理狀態 of uploads (檢核中, 檢核正確, 檢核錯誤), optionally waiting for the result')
     .description(
-      'Asks the portal for the 處理狀態 of the given 收件序號, or of the uploads whose 上傳日期 lies in\n' +
-        '--from/--to, or (with neither) of the uploads made today or yesterday, as the portal does.\n' +
+      'Asks the portal for the 處理狀態 of the given 收件序號, or of the uploads whose 上傳日期 lies in ' +
+        '--from/--to, or (with neither) of the uploads made today or yesterday, as the portal does. ' +
         'With --wait, polls with backoff until every one is 檢核正確 or 檢核錯誤.\n\n' +
-        'Exit codes: 0 all 檢核正確, 1 any 檢核錯誤, 3 still 檢核中 (at the --wait timeout, or without\n' +
+        'Exit codes: 0 all 檢核正確, 1 any 檢核錯誤, 3 still 檢核中 (at the --wait timeout, or without ' +
         '--wait), 6 no uploads found, 2 usage, 4 sign-in, 5 portal or network.',
     )
     .argument('[receipts...]', '收件序號 (13 digits), e.g. 1151125000001')

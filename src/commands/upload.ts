@@ -15,11 +15,11 @@ export function register(program: Command, wrap: Wrap): void {
     .command('upload')
     .summary('send a daily upload ZIP to the portal and print its 收件序號')
     .description(
-      'Validates the ZIP locally with the same rules the portal applies (an invalid file is not sent\n' +
-        'unless --force), checks h16 against 上傳日期, signs in with the card, and sends it. Every\n' +
-        'submission is journaled before and after sending; running the same command again never\n' +
+      'Validates the ZIP locally with the same rules the portal applies (an invalid file is not sent ' +
+        'unless --force), checks h16 against 上傳日期, signs in with the card, and sends it. Every ' +
+        'submission is journaled before and after sending; running the same command again never ' +
         'submits twice (the same ZIP and 上傳日期 give the same idempotency key and 收件序號).\n\n' +
-        'Exit codes: 0 sent (檢核中), 1 invalid locally or refused by the portal, 2 usage, 4 card or\n' +
+        'Exit codes: 0 sent (檢核中), 1 invalid locally or refused by the portal, 2 usage, 4 card or ' +
         'sign-in, 5 portal or network after retries.',
     )
     .argument('<file>', 'the upload ZIP (one daily XML inside, letters-and-digits names)')

@@ -4,7 +4,8 @@
  * {@link CardProvisioner}: a PKCS#12 software token by default; a provisioner that generates the
  * key on a PKCS#11 token (`labup sandbox init --pkcs11 URI`) plugs in here.
  */
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../clock.js';
@@ -98,10 +99,60 @@ export function readDemo(layout: SandboxLayout): SandboxDemo | undefined {
 
 /** Creates the sandbox in `dataDir` (idempotent: an initialised folder is left as it is). */
 export async function initSandbox(options: InitSandboxOptions): Promise<InitSandboxResult> {
-  const clock = options.clock ?? systemClock;
   const layout = sandboxLayout(resolve(options.dataDir));
   const existing = readDemo(layout);
   if (existing && !options.force) return { created: false, dataDir: layout.root, demo: existing };
+  // Two first-time commands may start at once: one initialises, the other waits for it.
+  ensureDirs([layout.root]);
+  const release = await acquireInitLock(layout);
+  try {
+    const now = readDemo(layout);
+    if (now && !options.force) return { created: false, dataDir: layout.root, demo: now };
+    return await initialise(layout, options);
+  } finally {
+    release();
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** An exclusive lock file holding the initialising process's pid; a lock whose process is gone is taken over. */
+async function acquireInitLock(layout: SandboxLayout): Promise<() => void> {
+  const lock = join(layout.root, '.init.lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(readFileSync(lock, 'utf8'));
+    } catch {
+      continue;
+    }
+    if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw configError('SANDBOX_INIT_LOCKED', `${layout.root} is being initialised by process ${holder}`, { hint: `Wait for it, or remove ${lock} if no labup is running.` });
+    await sleep(100);
+  }
+}
+
+async function initialise(layout: SandboxLayout, options: InitSandboxOptions): Promise<InitSandboxResult> {
+  const clock = options.clock ?? systemClock;
   const institution = options.institution ?? { code: DEMO_INSTITUTION, name: DEMO_INSTITUTION_NAME };
   const user = options.user ?? { nationalId: DEMO_USER_ID, name: DEMO_USER_NAME };
   if (!isInstitutionCode(institution.code)) throw usageError('BAD_INSTITUTION', `“${institution.code}” is not a 10-character 醫事機構代碼`);

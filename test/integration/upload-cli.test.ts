@@ -127,3 +127,24 @@ describe('labup status: pending and timeouts', () => {
     expect(bad.stderr).toContain('BAD_RECEIPT');
   });
 });
+
+describe('labup upload --sandbox from several processes at once, on first use', () => {
+  const home = tempDir('labup-home-');
+  afterAll(() => home.remove());
+
+  it('initialises the sandbox once and gives every process the same 收件序號 for the same ZIP', async () => {
+    const env = { LABUP_HOME: home.path, LABUP_SANDBOX_DELAY: '1s' };
+    const runs = await Promise.all([1, 2, 3].map(() => labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox', '--json'], { env })));
+    for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    const docs = runs.map((r) => JSON.parse(r.stdout));
+    expect(new Set(docs.map((d) => d.receiptNo))).toEqual(new Set(['1151125000001']));
+    expect(docs.filter((d) => !d.replayed)).toHaveLength(1);
+    expect(runs.filter((r) => r.stderr.includes('sandbox created in'))).toHaveLength(1);
+    const sandboxDb = new Database(join(home.path, 'sandbox', 'sandbox.db'), { readonly: true });
+    expect(sandboxDb.prepare('SELECT COUNT(*) AS n FROM submissions').get()).toEqual({ n: 1 });
+    sandboxDb.close();
+    const journal = new Database(join(home.path, 'labup.db'), { readonly: true });
+    expect(journal.prepare('SELECT state, receipt_no FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: '1151125000001' }]);
+    journal.close();
+  });
+});
