@@ -35,6 +35,7 @@ export function register(program: Command, wrap: Wrap): void {
         file,
         ...(opts.uploadDate ? { uploadDate: opts.uploadDate } : {}),
         force: opts.force === true,
+        showIds: ctx.globals.showIds,
         portal,
         store,
         clock: ctx.clock,

@@ -32,6 +32,8 @@ export interface UploadZipOptions {
   host?: IoHost;
   /** Progress of the local validation, in bytes of XML read. */
   onProgress?: (bytes: number) => void;
+  /** Keep national IDs unmasked in the validation report (`--show-ids`). */
+  showIds?: boolean;
 }
 
 export interface UploadSummary {
@@ -109,7 +111,7 @@ export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome> {
   await assertZip(file);
   const date = resolveUploadDate(o.uploadDate, o.clock);
   const roc = formatRocDate(date);
-  const report = await validateFile(file, { uploadDate: date, clock: o.clock, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  const report = await validateFile(file, { uploadDate: date, clock: o.clock, showIds: o.showIds === true, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
   if (!report.ok && !o.force) return { ok: false, reason: 'invalid', file, uploadDate: formatRocSlashed(date), report };
   if (!report.ok) o.host?.notify({ level: 'warn', code: 'UPLOAD_FORCED', message: `${basename(file)}: ${report.errorCount} error(s) found locally; sending anyway (--force): expect 檢核錯誤` });
 
