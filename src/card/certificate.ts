@@ -19,7 +19,7 @@ const CARD_TYPES: Record<string, CardType> = {
   [HCA_OID.institutionCard]: '醫事機構卡',
 };
 
-interface Tlv {
+export interface Tlv {
   tag: number;
   start: number;
   /** Offset of the content. */
@@ -27,7 +27,7 @@ interface Tlv {
   end: number;
 }
 
-function readTlv(buf: Uint8Array, pos: number): Tlv {
+export function readTlv(buf: Uint8Array, pos: number): Tlv {
   const tag = buf[pos]!;
   let len = buf[pos + 1]!;
   let content = pos + 2;
@@ -40,7 +40,7 @@ function readTlv(buf: Uint8Array, pos: number): Tlv {
   return { tag, start: pos, content, end: content + len };
 }
 
-function children(buf: Uint8Array, tlv: Tlv): Tlv[] {
+export function children(buf: Uint8Array, tlv: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let p = tlv.content; p < tlv.end; ) {
     const c = readTlv(buf, p);
