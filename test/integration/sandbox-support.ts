@@ -23,9 +23,18 @@ export const NOW = '2026-11-25T21:00:00+08:00';
 export const DEMO_USER = 'A123456789';
 export const DEMO_INSTITUTION = '3501200000';
 
-export function tempDir(prefix = 'labup-portal-'): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+/** A temporary folder, created when first used (a suite filtered out leaves nothing behind). */
+export function tempDir(prefix = 'labup-portal-'): { readonly path: string; remove(): void } {
+  let path: string | undefined;
+  return {
+    get path() {
+      path ??= mkdtempSync(join(tmpdir(), prefix));
+      return path;
+    },
+    remove: () => {
+      if (path) rmSync(path, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface TestSandbox {

@@ -10,8 +10,7 @@ import { record, tempDir, uploadZip } from './sandbox-support.js';
 describe('labup upload / status / download --sandbox (the real binary)', () => {
   const home = tempDir('labup-home-');
   const work = tempDir('labup-work-');
-  const env = { LABUP_HOME: home.path, LABUP_SANDBOX_DELAY: '1s' };
-  const run = (args: string[]) => labup(args, { env, cwd: work.path });
+  const run = (args: string[]) => labup(args, { env: { LABUP_HOME: home.path, LABUP_SANDBOX_DELAY: '1s' }, cwd: work.path });
   afterAll(() => {
     home.remove();
     work.remove();
@@ -102,9 +101,10 @@ describe('labup upload / status / download --sandbox (the real binary)', () => {
 
 describe('labup status: pending and timeouts', () => {
   const home = tempDir('labup-home-');
-  const env = { LABUP_HOME: home.path, LABUP_SANDBOX_DELAY: '10m' };
+  let env: Record<string, string>;
   afterAll(() => home.remove());
   beforeAll(async () => {
+    env = { LABUP_HOME: home.path, LABUP_SANDBOX_DELAY: '10m' };
     const r = await labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox'], { env });
     expect(r.code).toBe(0);
   });
