@@ -61,3 +61,58 @@ export type { ProvisionTokenOptions, ProvisionTokenResult } from './card/pkcs11-
 export { createCa, issueCertificate, issueSoftwareCard, toPkcs12 } from './card/sandbox-ca.js';
 export type { CaMaterial } from './card/sandbox-ca.js';
 export { openPkcs12, openPem, SoftwareCard } from './card/software.js';
+// The portal: the embedded sandbox, the transport client, the journal.
+export { startSandbox, passwordOf, DEFAULT_PROCESSING_DELAY_MS } from './sandbox/server.js';
+export type { StartSandboxOptions, RunningSandbox, SandboxAdmin, IssueCardOptions } from './sandbox/server.js';
+export { initSandbox, readDemo, softwareCardProvisioner } from './sandbox/setup.js';
+export type { SandboxDemo, CardProvisioner, IssueCardRequest, InitSandboxOptions, InitSandboxResult } from './sandbox/setup.js';
+export { sandboxLayout, checkFileName, JOB_CODE } from './sandbox/layout.js';
+export { faultOnce } from './sandbox/faults.js';
+export type { FaultHook, FaultPoint, FaultAction } from './sandbox/faults.js';
+export { checkFileText, checkFileBytes, CHECK_FILE_COLUMNS, CHECK_FILE_TITLE } from './sandbox/check-file.js';
+export type { CheckFileInput, CheckRow } from './sandbox/check-file.js';
+export { STATUS_TEXT } from './transport/portal-client.js';
+export type {
+  PortalClient,
+  PortalInfo,
+  PortalSession,
+  SignInCredentials,
+  Submission,
+  SubmissionStatus,
+  SubmissionQuery,
+  UploadRequest,
+  UploadResult,
+  PortalFile,
+  FileQuery,
+  DownloadOptions,
+  DownloadedFile,
+  Page,
+} from './transport/portal-client.js';
+export { HttpPortalClient } from './transport/http-client.js';
+export type { HttpPortalClientOptions } from './transport/http-client.js';
+export { connectPortal, runningClock, defaultSandboxDir } from './transport/connect.js';
+export type { ConnectOptions, PortalConnection } from './transport/connect.js';
+export { idempotencyKey, signInPayload, deliveryZipName, API_PREFIX, PROTOCOL_VERSION } from './transport/protocol.js';
+export { uploadZip, sha256File } from './transport/upload.js';
+export type { UploadZipOptions, UploadOutcome, UploadSummary, UploadRefused } from './transport/upload.js';
+export { checkStatus } from './transport/status.js';
+export type { StatusOptions, StatusReport, ReceiptStatus } from './transport/status.js';
+export { downloadFiles, writeFileAtomic } from './transport/download.js';
+export type { DownloadFilesOptions, DownloadReport, DownloadedEntry, DownloadFailure } from './transport/download.js';
+export { openStore, STORE_MIGRATIONS } from './store/store.js';
+export type { Store, OpenStoreOptions } from './store/store.js';
+export { migrate, schemaVersion } from './store/migrate.js';
+export type { Migration } from './store/migrate.js';
+export {
+  journalBegin,
+  journalAttempt,
+  journalMarkSent,
+  journalMarkFailed,
+  journalUpdateStatus,
+  findJournalEntry,
+  findJournalByReceipt,
+  listJournal,
+  recordDownload,
+  findDownload,
+} from './store/journal.js';
+export type { JournalEntry, JournalState, JournalQuery, BeginSubmission, DownloadRecord } from './store/journal.js';

@@ -8,5 +8,9 @@ import * as decrypt from '../commands/decrypt.js';
 import * as card from '../commands/card.js';
 import * as config from '../commands/config.js';
 import * as explain from '../commands/explain.js';
+import * as upload from '../commands/upload.js';
+import * as status from '../commands/status.js';
+import * as download from '../commands/download.js';
+import * as sandbox from '../commands/sandbox.js';
 
-export const COMMANDS: CommandModule[] = [validate, card, decrypt, explain, config];
+export const COMMANDS: CommandModule[] = [validate, card, decrypt, explain, config, upload, status, download, sandbox];

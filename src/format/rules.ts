@@ -18,7 +18,7 @@ import {
 } from './fields.js';
 import type { FindingCode, FindingInput } from './findings.js';
 import { JOINT_APPROACHES, JOINT_PROCEDURES, JOINT_SIDES, MAX_IMPLANT_BARCODES, normaliseUnit, orderItems, type ItemSpec } from './item-tables.js';
-import { checkPersonId, isInstitutionCode, maskId } from './national-id.js';
+import { checkPersonId, isInstitutionCode } from './national-id.js';
 import { inOrderGroup, JOINT_IMPLANT_ORDERS, lookupOrder, POS_NEG_STRICT_ORDERS } from './order-codes.js';
 import { formatRocDate, parseRocDate, parseRocDateTime, parseRocYearMonth, type CalendarDate } from './roc.js';
 import type { FieldValue, HdataRecord, RdataRecord } from '../xml/daily-reader.js';
@@ -84,7 +84,8 @@ export function checkValue(def: FieldDef, fv: FieldValue, emit: Emit, where: { h
   const at = { field: def.id, line: fv.line, column: fv.column, hdata: where.hdata, rdata: where.rdata };
   const kind = def.kind;
   const fail = (code: FindingCode, detail?: string, extra: Partial<FindingInput> = {}) => {
-    emit({ code, ...at, ...(detail ? { detail } : {}), value: kind.type === 'personId' ? maskId(v) : v, ...extra });
+    // Person IDs are masked by the validator (StreamingValidator.add) unless showIds: the portal's check file needs them raw.
+    emit({ code, ...at, ...(detail ? { detail } : {}), value: v, ...extra });
     return false;
   };
   if (kind.type === 'text') {

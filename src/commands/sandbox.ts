@@ -1,0 +1,111 @@
+/** `labup sandbox` (run the sandbox portal) and `labup sandbox init`. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { ExitCode, usageError } from '../errors.js';
+import type { Wrap } from '../cli/main.js';
+import { parseDuration } from '../clock.js';
+import { maskId } from '../format/national-id.js';
+import type { SandboxDemo } from '../sandbox/setup.js';
+
+function portArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0–65535 (0 = any free port)');
+  return n;
+}
+
+function demoJson(demo: SandboxDemo, showIds: boolean): SandboxDemo {
+  return { ...demo, user: { ...demo.user, nationalId: showIds ? demo.user.nationalId : maskId(demo.user.nationalId) } };
+}
+
+export function register(program: Command, wrap: Wrap): void {
+  const sandbox = program
+    .command('sandbox')
+    .summary('run the built-in sandbox portal (upload, 檢核, check files, downloads) on this machine')
+    .description(
+      'Runs the sandbox portal in the foreground until Ctrl-C: card sign-in, uploads with 上傳日期, ' +
+        '收件序號, 檢核中 → 檢核正確/檢核錯誤 after the processing delay, check files, downloads kept two ' +
+        'weeks. Its state lives in --data (default LABUP_HOME/sandbox) and survives restarts; an empty ' +
+        'folder is initialised (see labup sandbox init). Point other commands at it with --portal URL ' +
+        '(or use --sandbox on any portal command to run one in-process).',
+    )
+    .addOption(new Option('--port <n>', 'port to listen on (default 0: any free port)').argParser(portArg).default(0))
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--data <dir>', 'the sandbox’s data folder (default LABUP_HOME/sandbox)')
+    .option('--processing-delay <duration>', 'time from 傳送時間 to the check result (NHI: 30 minutes or more)', '5s')
+    .option('--tls', 'serve HTTPS with a certificate from the sandbox CA (clients need --ca DATA/pki/ca.pem)')
+    .action(
+      wrap(async (ctx, opts: { port: number; host: string; data?: string; processingDelay: string; tls?: boolean }) => {
+        const { startSandbox } = await import('../sandbox/server.js');
+        const { defaultSandboxDir, runningClock } = await import('../transport/connect.js');
+        const delay = parseDuration(opts.processingDelay);
+        if (delay === undefined) throw usageError('BAD_DURATION', `--processing-delay “${opts.processingDelay}” is not a duration`, { hint: 'Write e.g. 5s, 2m, 30m.' });
+        const dataDir = resolve(ctx.cwd, opts.data ?? defaultSandboxDir(ctx.env));
+        const sb = await startSandbox({
+          dataDir,
+          port: opts.port,
+          host: opts.host,
+          clock: runningClock(ctx.clock),
+          processingDelayMs: delay,
+          tls: opts.tls === true,
+          log: { notify: (m) => ctx.out.notify(m.code === 'SANDBOX_REQUEST' ? { ...m, level: 'info' } : m) },
+        });
+        const stopped = new Promise<void>((done) => {
+          const stop = () => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            done();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        if (ctx.globals.json) {
+          ctx.out.resultJson({ url: sb.url, dataDir: sb.dataDir, tls: sb.tls, caFile: sb.caFile, processing: sb.processing, processingDelaySeconds: delay / 1000, demo: sb.demo ? demoJson(sb.demo, ctx.globals.showIds) : null });
+        } else {
+          ctx.out.result(sb.url);
+          const d = sb.demo;
+          ctx.out.info(`labup sandbox portal listening on ${sb.url} (data ${sb.dataDir}; processing delay ${opts.processingDelay}; Ctrl-C stops it)`);
+          if (d) {
+            ctx.out.info(`demo institution ${d.institution.code} ${d.institution.name}; demo user ${maskId(d.user.nationalId)}; card ${d.card}`);
+            ctx.out.info(`try: export LABUP_PORTAL=${sb.url} LABUP_CARD=${d.card} LABUP_PIN_SOURCE=${d.pinSource}${sb.tls ? ` LABUP_CA_FILE=${sb.caFile}` : ''}`);
+            ctx.out.info(`     and LABUP_USER_ID_SOURCE=env:DEMO_USER_ID with DEMO_USER_ID set to the demo user’s ID (in ${join(sb.dataDir, 'demo.json')})`);
+          }
+        }
+        await stopped;
+        await sb.stop();
+        ctx.out.info('labup sandbox: stopped');
+        return ExitCode.OK;
+      }),
+    );
+
+  sandbox
+    .command('init')
+    .summary('create the sandbox CA, a demo institution, its card and a demo user')
+    .description(
+      'Creates (once) in --data: the sandbox CA (pki/), demo institution 3501200000 with a software card ' +
+        '(cards/3501200000.p12, its passphrase in cards/3501200000.pass, mode 0600) and demo user ' +
+        'A123456789 (synthetic), recorded in demo.json. --force issues them again (state is kept).',
+    )
+    .option('--data <dir>', 'the sandbox’s data folder (default LABUP_HOME/sandbox)')
+    .option('--force', 'issue the CA, the card and demo.json again')
+    // `--pkcs11 URI` (generating the demo card's key on a PKCS#11 token) plugs in here: it passes a
+    // CardProvisioner from card/pkcs11-provision.ts to initSandbox({ provisioner }).
+    .action(
+      wrap(async (ctx, opts: { data?: string; force?: boolean }) => {
+        const { initSandbox } = await import('../sandbox/setup.js');
+        const { defaultSandboxDir } = await import('../transport/connect.js');
+        // `labup sandbox init --data DIR`: commander hands --data to the parent command, which has one too.
+        const data = opts.data ?? (sandbox.opts() as { data?: string }).data;
+        const dataDir = resolve(ctx.cwd, data ?? defaultSandboxDir(ctx.env));
+        const r = await initSandbox({ dataDir, clock: ctx.clock, force: opts.force === true });
+        if (ctx.globals.json) {
+          ctx.out.resultJson({ created: r.created, dataDir: r.dataDir, demo: demoJson(r.demo, ctx.globals.showIds) });
+        } else {
+          ctx.out.result(r.dataDir);
+          ctx.out.info(
+            `${r.created ? 'created' : 'already set up (nothing changed; --force issues again)'}: institution ${r.demo.institution.code} ${r.demo.institution.name}, user ${maskId(r.demo.user.nationalId)}, card ${r.demo.card} (passphrase: ${r.demo.pinSource}), CA ${r.demo.caFile}`,
+          );
+        }
+        return ExitCode.OK;
+      }),
+    );
+}

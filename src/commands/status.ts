@@ -1,0 +1,84 @@
+/** `labup status [收件序號...]` */
+import type { Command } from 'commander';
+import { ExitCode, usageError } from '../errors.js';
+import type { Wrap } from '../cli/main.js';
+import { parseDuration, taipeiDisplay } from '../clock.js';
+import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
+
+interface StatusFlags extends PortalFlags {
+  from?: string;
+  to?: string;
+  wait?: boolean;
+  timeout?: string;
+  pollInterval?: string;
+}
+
+function duration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw usageError('BAD_DURATION', `${flag} “${value}” is not a duration`, { hint: 'Write e.g. 45m, 90s, 1h30m.' });
+  return ms;
+}
+
+export function register(program: Command, wrap: Wrap): void {
+  const cmd = program
+    .command('status')
+    .summary('處理狀態 of uploads (檢核中, 檢核正確, 檢核錯誤), optionally waiting for the result')
+    .description(
+      'Asks the portal for the 處理狀態 of the given 收件序號, or of the uploads whose 上傳日期 lies in ' +
+        '--from/--to, or (with neither) of the uploads made today or yesterday, as the portal does. ' +
+        'With --wait, polls with backoff until every one is 檢核正確 or 檢核錯誤.\n\n' +
+        'Exit codes: 0 all 檢核正確, 1 any 檢核錯誤, 3 still 檢核中 (at the --wait timeout, or without ' +
+        '--wait), 6 no uploads found, 2 usage, 4 sign-in, 5 portal or network.',
+    )
+    .argument('[receipts...]', '收件序號 (13 digits), e.g. 1151125000001')
+    .option('--from <date>', '上傳日期 from (YYY/MM/DD, YYYMMDD or YYYY-MM-DD)')
+    .option('--to <date>', '上傳日期 to')
+    .option('--wait', 'wait until every upload is 檢核正確 or 檢核錯誤')
+    .option('--timeout <duration>', 'how long --wait may take (default 45m, or waitTimeout in the config)')
+    .option('--poll-interval <duration>', 'longest pause between polls (default 30s, or pollInterval in the config)');
+  addPortalOptions(cmd).action(
+    wrap(async (ctx, receipts: string[], opts: StatusFlags) => {
+      const { checkStatus } = await import('../transport/status.js');
+      if (receipts.length && (opts.from || opts.to)) throw usageError('CONFLICTING_FLAGS', 'give 收件序號 or --from/--to, not both');
+      const cfg = ctx.config().values;
+      const timeoutMs = duration(opts.timeout, '--timeout') ?? duration(cfg.waitTimeout, 'waitTimeout') ?? 45 * 60_000;
+      const pollMs = duration(opts.pollInterval, '--poll-interval') ?? duration(cfg.pollInterval, 'pollInterval') ?? 30_000;
+      const store = openStoreFromCli(ctx);
+      const portal = await openPortalFromCli(ctx, opts);
+      await portal.signIn();
+      const report = await checkStatus({
+        client: portal.client,
+        ...(receipts.length ? { receipts } : {}),
+        ...(opts.from ? { from: opts.from } : {}),
+        ...(opts.to ? { to: opts.to } : {}),
+        wait: opts.wait === true,
+        timeoutMs,
+        pollIntervalMs: pollMs,
+        store,
+        clock: ctx.clock,
+        host: ctx.out,
+      });
+      if (ctx.globals.json) {
+        ctx.out.resultJson(report);
+      } else if (report.receipts.length) {
+        const rows = [['收件序號', '上傳日期', '傳送時間', '處理狀態', '錯誤筆數', '檢核結果檔']];
+        for (const r of report.receipts) {
+          rows.push([r.receiptNo, r.uploadDate, taipeiDisplay(new Date(r.sentAt)), r.statusText, r.errorCount === null ? '' : String(r.errorCount), r.files.map((f) => f.name).join(' ')]);
+        }
+        for (const line of formatTable(rows)) ctx.out.result(line);
+      }
+      const { checking, passed, failed } = report.counts;
+      if (report.receipts.length === 0) {
+        ctx.out.summary('labup status: no uploads found (the default is uploads made today or yesterday; use --from/--to for others)');
+        return ExitCode.NOTHING_TO_DO;
+      }
+      const parts = [passed && `${passed} 檢核正確`, failed && `${failed} 檢核錯誤`, checking && `${checking} 檢核中`].filter(Boolean).join(', ');
+      const tail = failed ? ' — download the check files: labup download' + (portal.sandbox ? ' --sandbox' : '') : checking ? (report.timedOut ? ' — still 檢核中 at the timeout; the state is journaled, ask again later' : ' — not final yet (--wait waits)') : '';
+      ctx.out.summary(`labup status: ${parts}${tail}`);
+      if (failed) return ExitCode.INVALID;
+      if (checking) return ExitCode.PENDING;
+      return ExitCode.OK;
+    }),
+  );
+}

@@ -1,0 +1,111 @@
+/**
+ * The client's SQLite file (`LABUP_HOME/labup.db`): the submission journal now, drafts and history
+ * later. Every feature adds its tables as a new step in {@link STORE_MIGRATIONS}.
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { configError } from '../errors.js';
+import { storeFile, type Env } from '../paths.js';
+import { migrate, type Migration } from './migrate.js';
+
+export interface Store {
+  readonly db: Database.Database;
+  readonly file: string;
+  close(): void;
+}
+
+/** The schema of labup.db, in order. Append new steps; never change one that has shipped. */
+export const STORE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'submission journal',
+    up(db) {
+      db.exec(`
+        CREATE TABLE submissions (
+          id INTEGER PRIMARY KEY,
+          portal TEXT NOT NULL,
+          institution_code TEXT,
+          upload_date TEXT NOT NULL,
+          file TEXT NOT NULL,
+          file_name TEXT NOT NULL,
+          size INTEGER NOT NULL,
+          content_sha256 TEXT NOT NULL,
+          idempotency_key TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'refused')),
+          receipt_no TEXT,
+          sent_at TEXT,
+          status TEXT CHECK (status IN ('checking', 'passed', 'failed')),
+          status_text TEXT,
+          checked_at TEXT,
+          error_count INTEGER,
+          last_error TEXT,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          UNIQUE (portal, idempotency_key)
+        );
+        CREATE INDEX submissions_receipt ON submissions (portal, receipt_no);
+        CREATE INDEX submissions_upload_date ON submissions (portal, upload_date);
+      `);
+    },
+  },
+  {
+    version: 2,
+    description: 'downloaded portal files',
+    up(db) {
+      db.exec(`
+        CREATE TABLE downloads (
+          id INTEGER PRIMARY KEY,
+          portal TEXT NOT NULL,
+          file_id TEXT NOT NULL,
+          name TEXT NOT NULL,
+          receipt_no TEXT,
+          content_sha256 TEXT,
+          encrypted INTEGER NOT NULL,
+          path TEXT NOT NULL,
+          downloaded_at TEXT NOT NULL,
+          UNIQUE (portal, file_id, encrypted)
+        );
+      `);
+    },
+  },
+];
+
+export interface OpenStoreOptions {
+  /** The SQLite file (default `LABUP_HOME/labup.db`). */
+  file?: string;
+  env?: Env;
+}
+
+/** Opens (creating and migrating) the store. The folder is private to the user (0700), the file 0600. */
+export function openStore(options: OpenStoreOptions = {}): Store {
+  const file = options.file ?? storeFile(options.env);
+  let db: Database.Database;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    db = new Database(file);
+    if (process.platform !== 'win32') chmodSync(file, 0o600);
+  } catch (err) {
+    throw configError('STORE_UNREADABLE', `cannot open the journal ${file} (${(err as Error).message})`, {
+      hint: 'Check that LABUP_HOME (or the data folder) is writable by this user.',
+      cause: err,
+    });
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    migrate(db, STORE_MIGRATIONS, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return {
+    db,
+    file,
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}

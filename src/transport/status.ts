@@ -1,0 +1,141 @@
+/**
+ * `status`: 處理狀態 of submissions by 收件序號 or by 上傳日期 range (the portal's default: created
+ * today or yesterday), recorded in the journal; with `wait`, polled with backoff until every one is
+ * final (檢核正確 or 檢核錯誤) or the timeout passes.
+ */
+import { setTimeout as sleepTimer } from 'node:timers/promises';
+import type { Clock } from '../clock.js';
+import { usageError } from '../errors.js';
+import type { IoHost } from '../io-host.js';
+import { formatRocDate, parseUserDate } from '../format/roc.js';
+import type { Store } from '../store/store.js';
+import { journalUpdateStatus } from '../store/journal.js';
+import type { PortalClient, Submission, SubmissionStatus } from './portal-client.js';
+
+export interface StatusOptions {
+  client: PortalClient;
+  receipts?: string[];
+  /** 上傳日期 range (ROC `YYY/MM/DD`, `YYYMMDD`, or ISO). */
+  from?: string;
+  to?: string;
+  wait?: boolean;
+  /** How long `wait` may take (default 45 minutes). */
+  timeoutMs?: number;
+  /** Longest pause between polls (default 30 s); polling starts at `firstPollMs` and backs off. */
+  pollIntervalMs?: number;
+  firstPollMs?: number;
+  store?: Store;
+  clock: Clock;
+  host?: IoHost;
+  sleep?: (ms: number) => Promise<void>;
+  /** Monotonic milliseconds (the wait's timeout is real time, whatever the clock says). */
+  monotonicNow?: () => number;
+}
+
+export interface ReceiptStatus {
+  receiptNo: string;
+  uploadDate: string;
+  status: SubmissionStatus;
+  statusText: string;
+  sentAt: string;
+  checkedAt: string | null;
+  fileName: string;
+  errorCount: number | null;
+  counts: { hdata: number; rdata: number } | null;
+  files: Array<{ id: string; name: string }>;
+}
+
+export interface StatusReport {
+  receipts: ReceiptStatus[];
+  counts: { checking: number; passed: number; failed: number };
+  /** `wait` ended with receipts still 檢核中. */
+  timedOut: boolean;
+}
+
+function dateArg(value: string | undefined, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  const d = parseUserDate(value);
+  if (!d) throw usageError('BAD_DATE', `${what} “${value}” is not a date`, { hint: 'Write ROC YYY/MM/DD or YYYMMDD (e.g. 115/11/25), or ISO YYYY-MM-DD.' });
+  return formatRocDate(d);
+}
+
+function toReceipt(s: Submission): ReceiptStatus {
+  return {
+    receiptNo: s.receiptNo,
+    uploadDate: s.uploadDate,
+    status: s.status,
+    statusText: s.statusText,
+    sentAt: s.sentAt,
+    checkedAt: s.checkedAt,
+    fileName: s.fileName,
+    errorCount: s.errorCount,
+    counts: s.counts,
+    files: s.files,
+  };
+}
+
+async function fetchAll(client: PortalClient, q: Parameters<PortalClient['listSubmissions']>[0]): Promise<Submission[]> {
+  const out: Submission[] = [];
+  for (let page = 1; ; page++) {
+    const p = await client.listSubmissions({ ...q, page, pageSize: 100 });
+    out.push(...p.items);
+    if (page >= p.totalPages || p.items.length === 0) return out;
+  }
+}
+
+async function query(o: StatusOptions, receipts: string[] | undefined): Promise<Submission[]> {
+  if (receipts?.length) {
+    const found: Submission[] = [];
+    for (let i = 0; i < receipts.length; i += 100) found.push(...(await fetchAll(o.client, { receiptNos: receipts.slice(i, i + 100) })));
+    const missing = receipts.filter((r) => !found.some((s) => s.receiptNo === r));
+    if (missing.length) {
+      throw usageError('RECEIPT_NOT_FOUND', `the portal has no submission ${missing.join(', ')} for this institution`, { hint: 'Check the 收件序號 (labup status without arguments lists the last two days).' });
+    }
+    return receipts.map((r) => found.find((s) => s.receiptNo === r)!);
+  }
+  const from = dateArg(o.from, '--from');
+  const to = dateArg(o.to, '--to');
+  return fetchAll(o.client, { ...(from ? { uploadDateFrom: from } : {}), ...(to ? { uploadDateTo: to } : {}), sort: 'sentAt', order: 'asc' });
+}
+
+export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
+  for (const r of o.receipts ?? []) {
+    if (!/^\d{13}$/.test(r)) throw usageError('BAD_RECEIPT', `“${r}” is not a 收件序號 (13 digits: ROC date + daily number)`, { hint: 'e.g. 1151125000001' });
+  }
+  const sleep = o.sleep ?? ((ms: number) => sleepTimer(ms).then(() => undefined));
+  const mono = o.monotonicNow ?? (() => performance.now());
+  const deadline = mono() + (o.timeoutMs ?? 45 * 60_000);
+  const maxPoll = o.pollIntervalMs ?? 30_000;
+  let pause = Math.min(o.firstPollMs ?? 1000, maxPoll);
+  let list = await query(o, o.receipts);
+  record(o, list);
+  let timedOut = false;
+  if (o.wait) {
+    const byReceipt = new Map(list.map((s) => [s.receiptNo, s]));
+    for (;;) {
+      const pending = [...byReceipt.values()].filter((s) => s.status === 'checking').map((s) => s.receiptNo);
+      if (pending.length === 0) break;
+      const left = deadline - mono();
+      if (left <= 0) {
+        timedOut = true;
+        break;
+      }
+      o.host?.notify({ level: 'info', code: 'STATUS_WAITING', message: `${pending.length} submission(s) 檢核中; asking again in ${Math.round(Math.min(pause, left) / 1000)} s` });
+      await sleep(Math.min(pause, left));
+      pause = Math.min(maxPoll, Math.round(pause * 1.5));
+      const fresh = await query(o, pending);
+      record(o, fresh);
+      for (const s of fresh) byReceipt.set(s.receiptNo, s);
+    }
+    list = [...byReceipt.values()];
+  }
+  const receipts = list.map(toReceipt);
+  const counts = { checking: 0, passed: 0, failed: 0 };
+  for (const r of receipts) counts[r.status]++;
+  return { receipts, counts, timedOut };
+}
+
+function record(o: StatusOptions, list: Submission[]): void {
+  if (!o.store) return;
+  for (const s of list) journalUpdateStatus(o.store, o.client.id, { receiptNo: s.receiptNo, status: s.status, statusText: s.statusText, checkedAt: s.checkedAt, errorCount: s.errorCount }, o.clock);
+}
