@@ -11,7 +11,7 @@ import { labup } from '../helpers/cli.js';
 import { xml } from '../helpers/xml.js';
 import { scratch, type Scratch } from '../unit/archive/scratch.js';
 import { checkFileBytes } from '../unit/explain/check-file-writer.js';
-import { brokenRecords, findings, rawValues } from '../unit/explain/scenario.js';
+import { brokenRecords, findings } from '../unit/explain/scenario.js';
 
 const USER_ID = 'A123456789';
 const CHECK = '1300_1151125000001.msg.txt';
@@ -23,7 +23,7 @@ beforeEach(() => {
   const bytes = xml(records, 'big5');
   const f = findings(bytes);
   s.write('TOTFA.xml', bytes);
-  s.write(CHECK, checkFileBytes({ receiptNo: '1151125000001', hdata: f.hdata, rdata: f.rdata }, f.errors, rawValues(records)));
+  s.write(CHECK, checkFileBytes({ receiptNo: '1151125000001', hdata: f.hdata, rdata: f.rdata }, f.errors));
 });
 afterEach(() => s.remove());
 

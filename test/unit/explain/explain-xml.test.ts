@@ -13,7 +13,7 @@ import { StreamingValidator } from '../../../src/validate.js';
 import { lab, xml, UPLOAD_DATE } from '../../helpers/xml.js';
 import { scratch, type Scratch } from '../archive/scratch.js';
 import { checkFileBytes } from './check-file-writer.js';
-import { brokenRecords, findings, rawValues } from './scenario.js';
+import { brokenRecords, findings } from './scenario.js';
 
 const clock = fixedClock('2026-11-25T21:00:00+08:00');
 let s: Scratch;
@@ -52,7 +52,7 @@ describe('explain --source XML', () => {
     const found = findings(bytes);
     expect(found.errors.map((f) => f.code).sort()).toEqual(['EXEC_MONTH_MISMATCH', 'FIELD_CODE', 'PERSON_ID_CHECKSUM', 'REFERENCE_RANGE_REQUIRED']);
     s.write('TOTFA.xml', bytes);
-    s.write('1300_1151125000001.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors, rawValues(records)));
+    s.write('1300_1151125000001.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors));
 
     // when it is explained with the XML as the source
     const r = await explain('1300_1151125000001.msg.txt', { cwd: s.root, source: 'TOTFA.xml', clock });
@@ -94,7 +94,7 @@ describe('explain --source XML', () => {
     const bytes = xml(records, 'big5');
     const found = findings(bytes);
     s.write('TOTFA.zip', await createZip([{ name: 'TOTFA.xml', data: bytes }]));
-    s.write('check.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors, rawValues(records)));
+    s.write('check.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors));
     // when explained with --show-ids
     const r = await explain('check.msg.txt', { cwd: s.root, source: 'TOTFA.zip', clock, showIds: true });
     // then the places name the ZIP and its entry, and the ID is shown whole
@@ -124,7 +124,7 @@ describe('explain --source XML', () => {
     const records = brokenRecords();
     const found = findings(xml(records, 'utf-8'));
     s.write('more.xml', xml([...records, lab(9, 0)], 'utf-8'));
-    s.write('check.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors, rawValues(records)));
+    s.write('check.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors));
     const err = await explain('check.msg.txt', { cwd: s.root, source: 'more.xml', clock }).catch((e: unknown) => e);
     expect(isLabupError(err) && err.code).toBe('EXPLAIN_SOURCE_MISMATCH');
     expect((err as Error).message).toMatch(/counts 3 hdata \(醫令筆數\), the source holds 4/);
@@ -134,7 +134,7 @@ describe('explain --source XML', () => {
     // given the ID corrected in the XML after the check
     const records = brokenRecords();
     const found = findings(xml(records, 'utf-8'));
-    s.write('check.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors, rawValues(records)));
+    s.write('check.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: found.hdata, rdata: found.rdata }, found.errors));
     records[0]!.header.h9 = 'A123456789';
     s.write('fixed.xml', xml(records, 'utf-8'));
     const r = await explain('check.msg.txt', { cwd: s.root, source: 'fixed.xml', clock });

@@ -11,7 +11,7 @@ import { fixedClock } from '../../../src/clock.js';
 import { xml } from '../../helpers/xml.js';
 import { scratch, type Scratch } from '../archive/scratch.js';
 import { checkFileBytes } from './check-file-writer.js';
-import { brokenRecords, findings, rawValues } from './scenario.js';
+import { brokenRecords, findings } from './scenario.js';
 
 let s: Scratch;
 let result: ExplainResult;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   const bytes = xml(records, 'utf-8');
   const f = findings(bytes);
   s.write('TOTFA.xml', bytes);
-  s.write('1300_1151125000001.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: f.hdata, rdata: f.rdata }, f.errors, rawValues(records)));
+  s.write('1300_1151125000001.msg.txt', checkFileBytes({ receiptNo: '1151125000001', hdata: f.hdata, rdata: f.rdata }, f.errors));
   result = await explain('1300_1151125000001.msg.txt', { cwd: s.root, source: 'TOTFA.xml', clock: fixedClock('2026-11-25T21:00:00+08:00') });
 });
 afterAll(() => s.remove());

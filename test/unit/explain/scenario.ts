@@ -22,14 +22,3 @@ export function findings(bytes: Buffer): { errors: Finding[]; hdata: number; rda
   const r = v.end();
   return { errors: r.errors, hdata: r.counts.hdata, rdata: r.counts.rdata };
 }
-
-/** 欄位內容 as NHI writes it: the value the file holds, IDs unmasked. */
-export function rawValues(records: ReturnType<typeof brokenRecords>) {
-  return (f: Finding): string => {
-    if (f.hdata === null || f.field === null) return f.value ?? '';
-    const rec = records[f.hdata - 1]!;
-    const v = f.rdata === null ? rec.header[f.field as 'h9'] : rec.items[f.rdata - 1]![f.field as 'r4'];
-    return v ?? '';
-  };
-}
-
