@@ -4,5 +4,6 @@
  */
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
+import * as pack from '../commands/pack.js';
 
-export const COMMANDS: CommandModule[] = [validate];
+export const COMMANDS: CommandModule[] = [validate, pack];
