@@ -46,14 +46,14 @@ export const EMPTY_MAP: ColumnMap = { file: null, columns: new Map(), defaults: 
 export type ColumnResolution = { kind: 'field'; target: ColumnTarget; via: 'map' | 'name' } | { kind: 'ignore' } | { kind: 'unknown' };
 
 /** Reads and checks a map file; every problem is a usage error naming the file and the key. */
-export function loadColumnMap(path: string): ColumnMap {
+export function loadColumnMap(path: string, name = path): ColumnMap {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw fileError(err, path);
+    throw fileError(err, name);
   }
-  return parseColumnMap(text, path);
+  return parseColumnMap(text, name);
 }
 
 const MAP_HINT = 'See docs/pack.md for the map format: { "columns": { "HIS_COLUMN": "h9", "DATE_COLUMN": { "field": "h10", "convert": "gregorian" } }, "defaults": { "h3": "11" } }.';

@@ -45,7 +45,6 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, o: CsvReadOptions)
         continue;
       }
       row++;
-      o.info.records++;
       const r = rowRecord(rec, row, plans, places, width, decoder, o);
       if (r) out.push(r);
     }
@@ -138,6 +137,7 @@ function rowRecord(rec: CsvRecord, row: number, plans: Plan[], places: FieldPlac
     const onlyEmpty = rec.fields.length > width && extra.every((f) => f.end === f.start);
     if (!onlyEmpty) {
       if (rec.fields.length === 1 && rec.fields[0]!.end === rec.fields[0]!.start) return null;
+      o.info.records++;
       o.report({
         code: 'PACK_CSV_FIELD_COUNT',
         severity: 'error',
@@ -188,5 +188,6 @@ function rowRecord(rec: CsvRecord, row: number, plans: Plan[], places: FieldPlac
     else item[p.target.field as RFieldId] = c.value;
   }
   if (!any) return null;
+  o.info.records++;
   return { kind: 'row', header, items: [item], at, itemsAt: [at], headerPlaces: places, itemPlaces: [places] };
 }

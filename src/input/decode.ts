@@ -74,7 +74,8 @@ export class InputDecoder {
       const slice = buf.subarray(start, end);
       if (isUtf8(slice)) return { text: slice.toString('utf8'), badAt: -1 };
       const bad = firstBadUtf8(slice);
-      return { text: slice.toString('utf8'), badAt: bad, badBytes: hex(slice, bad) };
+      // The bad bytes are reported; in the value they become “?” (not U+FFFD, which Big5 lacks).
+      return { text: slice.toString('utf8').replace(/\ufffd/g, '?'), badAt: bad, badBytes: hex(slice, bad) };
     }
     const r = decodeCp950(buf, start, end);
     if (r.badAt < 0) return { text: r.text, badAt: -1 };
@@ -131,7 +132,7 @@ function hex(buf: Buffer, at: number): string {
     .replace(/(..)(?!$)/g, '$1 ');
 }
 
-/** The rest of a value after a bad byte: the bad pairs become U+FFFD, the rest is decoded. */
+/** The rest of a value after a bad byte: each bad byte or pair becomes “?”, the rest is decoded. */
 function decodeCp950Lenient(buf: Buffer, from: number, end: number): string {
   let s = '';
   let i = from;
@@ -139,7 +140,7 @@ function decodeCp950Lenient(buf: Buffer, from: number, end: number): string {
     const r = decodeCp950(buf, i, end);
     s += r.text;
     if (r.badAt < 0) break;
-    s += '\ufffd';
+    s += '?';
     i = r.badAt + (buf[r.badAt]! >= 0x81 && r.badAt + 1 < end ? 2 : 1);
   }
   return s;

@@ -202,6 +202,7 @@ export async function* readJson(chunks: AsyncIterable<Buffer>, o: JsonReadOption
   const splitter = new ValueSplitter(
     (text, at) => {
       let node: JsonNode;
+      o.info.records++;
       try {
         node = parseJson(text, at.line, at.column);
       } catch (err) {
@@ -209,7 +210,6 @@ export async function* readJson(chunks: AsyncIterable<Buffer>, o: JsonReadOption
         syntax(err.message, err.line, err.column);
         return;
       }
-      o.info.records++;
       const rec = toRecord(node, at.index === null ? '' : `/${at.index}`, o, resolve, warnedKeys);
       if (rec) out.push(rec);
     },

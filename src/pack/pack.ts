@@ -180,7 +180,7 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     throw usageError('PACK_HOSP', `--hosp “${options.hosp}” is not a 醫事機構代碼 (10 letters or digits)`, { hint: 'Give the 10-character code, e.g. --hosp 3501200000.' });
   }
   const hosp = options.hosp;
-  const map: ColumnMap = typeof options.map === 'string' ? loadColumnMap(resolve(cwd, options.map)) : (options.map ?? EMPTY_MAP);
+  const map: ColumnMap = typeof options.map === 'string' ? loadColumnMap(resolve(cwd, options.map), options.map) : (options.map ?? EMPTY_MAP);
   const stamp = resolveUploadTime(options.uploadTime, clock);
   const plan = await planOutput(options.out, options.apiName ?? false, cwd);
   const findings = new FindingList(options.maxStoredFindings ?? 50_000);
@@ -296,7 +296,9 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
             showIds,
           ),
         );
-        out += ch;
+        // Even a forced file stays well-formed: what XML cannot hold is never written.
+        out += isControl || lone ? (isControl ? ' ' : '?') : ch;
+        changed ||= isControl || lone;
         continue;
       }
       let by = isControl ? ' ' : '?';
@@ -426,17 +428,13 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
   const infos: InputInfo[] = [];
   const grouper = new Grouper({ ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
   let seq = 0;
-  let inputErrors = 0;
   let placed: string | null = null;
   try {
     for (const input of inputs) {
       const opened = await openInput(input, options.format ?? 'auto', (p) => resolve(cwd, p));
       const info: InputInfo = { file: opened.name, format: opened.format, encoding: null, records: 0 };
       infos.push(info);
-      const report = (p: InputProblem) => {
-        if (p.severity === 'error') inputErrors++;
-        add(fromProblem(p, showIds));
-      };
+      const report = (p: InputProblem) => add(fromProblem(p, showIds));
       const records =
         opened.format === 'csv'
           ? readCsv(opened.chunks, {
@@ -453,11 +451,11 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
             : readDailyXml(opened.chunks, { file: opened.name, report, info });
       for await (const rec of records) {
         seq++;
-        counts.rows++;
         complete(rec);
         for (const g of grouper.add(rec, seq)) await emit(g);
-        if (counts.rows % 1000 === 0) host.progress?.({ label: 'pack', done: counts.rows, unit: 'rows' });
+        if (seq % 1000 === 0) host.progress?.({ label: 'pack', done: seq, unit: 'rows' });
       }
+      counts.rows += info.records;
       for (const g of grouper.flushAll()) await emit(g);
       host.notify({
         level: 'verbose',
@@ -465,7 +463,7 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
         message: `${opened.name}${opened.entry ? ` (${opened.entry})` : ''}: ${opened.format.toUpperCase()}, ${info.encoding ?? 'no data'}, ${info.records} record${info.records === 1 ? '' : 's'}`,
       });
     }
-    host.progress?.({ label: 'pack', done: counts.rows, unit: 'rows' });
+    host.progress?.({ label: 'pack', done: seq, unit: 'rows' });
     if (counts.hdata > 0) {
       await flushBatch();
       const tail = writer.tail();
@@ -473,7 +471,7 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
       validator.write(tail);
       if (entry) await entry.write(tail);
     }
-    validator.end();
+    if (counts.hdata > 0) validator.end();
 
     if (plan.mode === 'api' && counts.hdata > 0) {
       const named = zipName!.slice(0, 10);
@@ -494,8 +492,8 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
 
     const target = zipName ? join(plan.dir, zipName) : null;
     let refused: PackResult['refused'] = null;
-    if (counts.rows === 0 && inputErrors === 0) refused = 'empty';
-    else if (counts.hdata === 0 || (findings.errorCount > 0 && !options.force)) refused = 'invalid';
+    if (counts.hdata === 0) refused = findings.errorCount > 0 ? 'invalid' : 'empty';
+    else if (findings.errorCount > 0 && !options.force) refused = 'invalid';
     let zipBytes = 0;
     if (zip && entry && refused === null && !options.dryRun) {
       await entry.end();
