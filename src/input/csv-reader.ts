@@ -37,24 +37,27 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, o: CsvReadOptions)
   let places: FieldPlaces = {};
   let width = 0;
   let row = 0;
-  const handle = (records: CsvRecord[]): InputRecord[] => {
-    const out: InputRecord[] = [];
-    for (const rec of records) {
-      if (!plans) {
-        ({ plans, places, width } = headerPlans(rec, decoder, o));
-        continue;
-      }
-      row++;
-      const r = rowRecord(rec, row, plans, places, width, decoder, o);
-      if (r) out.push(r);
+  const one = (rec: CsvRecord): InputRecord | null => {
+    if (!plans) {
+      ({ plans, places, width } = headerPlans(rec, decoder, o));
+      return null;
     }
-    return out;
+    row++;
+    return rowRecord(rec, row, plans, places, width, decoder, o);
   };
+  // Records are converted and handed on one at a time, each released as soon as it is converted.
   for await (const chunk of chunks) {
-    const records = parser.push(decoder.look(chunk));
-    if (records.length) yield* handle(records);
+    const records: Array<CsvRecord | undefined> = parser.push(decoder.look(chunk));
+    for (let i = 0; i < records.length; i++) {
+      const r = one(records[i]!);
+      records[i] = undefined;
+      if (r) yield r;
+    }
   }
-  yield* handle(parser.end());
+  for (const rec of parser.end()) {
+    const r = one(rec);
+    if (r) yield r;
+  }
   o.info.encoding = decoder.label;
   if (!plans) o.info.columns = [];
 }

@@ -116,7 +116,7 @@ async function* bytes(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Bu
 }
 
 async function* fileChunks(path: string, name: string): AsyncGenerator<Buffer> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
   try {
     for await (const chunk of stream) yield chunk as Buffer;
   } catch (err) {

@@ -4,10 +4,11 @@
  * A row joins the open group with the same 表七 key (h1–h10, h15, h20). A group stays open for
  * `window` rows after its first row (rows of one order may be interleaved with other orders, as
  * exports sorted by time often are); then it is written, and a later row with the same key starts
- * a new hdata and is reported (`PACK_KEY_REPEATED`): NHI keeps only the last record of a key, so
- * the earlier items would be lost. Orders (nested JSON, daily XML) are complete groups as read.
+ * a new hdata. Orders (nested JSON, daily XML) are complete groups as read. A key written twice is
+ * caught by the validator (which remembers every key of the file) and reported by `pack` as
+ * `PACK_KEY_REPEATED`: NHI keeps only the last record of a key, so the earlier items would be lost.
  *
- * Memory: at most `window` rows, plus one number per key seen (to recognise a repeat).
+ * Memory: at most `window` rows.
  */
 import { CORRECTION_KEY, H_FIELDS, type HFieldId, type RFieldId } from '../format/fields.js';
 import type { FieldPlaces, InputProblem, InputRecord, SourceLocation } from '../input/types.js';
@@ -27,8 +28,6 @@ export interface Group {
   itemPlaces: FieldPlaces[];
   sealed: boolean;
   previousH16?: string;
-  /** The key repeats an earlier hdata. */
-  repeats: boolean;
   /** Problems found while grouping, reported with the hdata index once it is known. */
   problems: Array<InputProblem & { rdata?: number }>;
   /** Header fields already reported as conflicting. */
@@ -52,34 +51,17 @@ export function correctionKeyOf(header: Partial<Record<HFieldId, string>>): stri
   return k;
 }
 
-/** 53-bit string hash (cyrb53): one number per key seen, collisions vanishingly rare. */
-function hash53(s: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
 const KEY_FIELDS = new Set<string>(CORRECTION_KEY);
 
 export class Grouper {
-  private readonly window: number;
+  /** Rows a group stays open after its first row. */
+  readonly window: number;
   private readonly showIds: boolean;
   /** Open groups in order of first appearance. */
   private readonly fifo: Group[] = [];
   private head = 0;
   /** Open, unsealed groups by key. */
   private readonly open = new Map<string, Group>();
-  /** Every key seen → where its first hdata started (file index × 2^32 + line). */
-  private readonly seen = new Map<number, number>();
-  private readonly files: string[] = [];
-  private readonly fileIndex = new Map<string, number>();
 
   constructor(options: GrouperOptions = {}) {
     this.window = Math.max(1, options.window ?? DEFAULT_GROUP_WINDOW);
@@ -136,35 +118,9 @@ export class Grouper {
       headerFrom: {},
       itemPlaces: rec.itemPlaces,
       sealed,
-      repeats: false,
       problems: [],
       ...(rec.previousH16 !== undefined ? { previousH16: rec.previousH16 } : {}),
     };
-    const h = hash53(key);
-    const first = this.seen.get(h);
-    if (first !== undefined) {
-      g.repeats = true;
-      const file = this.files[Math.floor(first / 4294967296)]!;
-      const line = first % 4294967296;
-      const earlier = file === rec.at.file ? `line ${line}` : `${file}:${line}`;
-      g.problems.push({
-        code: 'PACK_KEY_REPEATED',
-        severity: 'error',
-        message: `同一醫令之資料不連續 — this order’s key (h1–h10, h15, h20) was already written as an earlier hdata, from ${earlier}; NHI would keep only the last of the two records`,
-        hint: sealed
-          ? 'Merge the two records into one order with all their items, or correct the key fields if they are different orders.'
-          : `Sort the export so that the rows of one order are together (they may be up to ${this.window.toLocaleString('en')} rows apart; --group-window raises that), or correct the key fields.`,
-        source: rec.at,
-      });
-    } else {
-      let fi = this.fileIndex.get(rec.at.file);
-      if (fi === undefined) {
-        fi = this.files.length;
-        this.files.push(rec.at.file);
-        this.fileIndex.set(rec.at.file, fi);
-      }
-      this.seen.set(h, fi * 4294967296 + rec.at.line);
-    }
     this.fifo.push(g);
     if (!sealed) this.open.set(key, g);
   }

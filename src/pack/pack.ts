@@ -327,12 +327,57 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     return changed ? out : value;
   };
 
+  const grouper = new Grouper({ ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
   const writer = new DailyXmlWriter({ encoding });
   const validator = new ForwardingValidator('pack', { uploadDateResolved: stamp.date, showIds });
   const live = new Map<number, Group>();
+  // Where each hdata started (6 bytes per hdata), to name the earlier record when a key repeats.
+  let startLine = new Uint32Array(4096);
+  let startFile = new Uint16Array(4096);
+  const fileNames: string[] = [];
+  const fileIndex = new Map<string, number>();
+  const remember = (hdata: number, at: SourceLocation) => {
+    if (hdata >= startLine.length) {
+      const line = new Uint32Array(startLine.length * 2);
+      line.set(startLine);
+      startLine = line;
+      const file = new Uint16Array(startFile.length * 2);
+      file.set(startFile);
+      startFile = file;
+    }
+    let fi = fileIndex.get(at.file);
+    if (fi === undefined) {
+      fi = fileNames.length;
+      fileNames.push(at.file);
+      fileIndex.set(at.file, fi);
+    }
+    startLine[hdata] = Math.min(at.line, 0xffffffff);
+    startFile[hdata] = Math.min(fi, 0xffff);
+  };
   validator.sink = (input) => {
     const g = input.hdata != null ? live.get(input.hdata) : undefined;
-    if (input.code === 'DUPLICATE_KEY' && g?.repeats) return; // reported as PACK_KEY_REPEATED
+    if (input.code === 'DUPLICATE_KEY') {
+      // The validator remembers every key of the file; for pack a repeat loses data, so it is an error.
+      const first = Number(/hdata (\d+)/.exec(input.detail ?? '')?.[1] ?? 0);
+      const file = first ? fileNames[startFile[first]!]! : '';
+      const line = startLine[first];
+      const earlier = first ? `hdata ${first}, from ${g && file === g.at.file ? `line ${line}` : `${file}:${line}`}` : 'an earlier hdata';
+      add(
+        packFinding({
+          code: 'PACK_KEY_REPEATED',
+          severity: 'error',
+          nhiCode: '25',
+          hdata: input.hdata ?? null,
+          message: `同一醫令之資料重複 — this order’s key (h1–h10, h15, h20) was already written as ${earlier}; NHI would keep only the last of the two records`,
+          hint:
+            g && !g.sealed
+              ? `Sort the export so that the rows of one order are together (they may be up to ${grouper.window.toLocaleString('en')} rows apart; --group-window raises that), or correct the key fields.`
+              : 'Merge the two records into one order with all their items, or correct the key fields if they are different orders.',
+          source: g ? g.at : null,
+        }),
+      );
+      return;
+    }
     const f = makeFinding(input);
     if (!showIds && f.value !== undefined && f.field && PERSON_ID_FIELDS.has(f.field) && /^[A-Za-z]/.test(f.value)) {
       const masked = maskId(f.value);
@@ -380,6 +425,7 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
 
   const emit = async (g: Group) => {
     const hdata = ++counts.hdata;
+    remember(hdata, g.at);
     // r1 numbered 1..n where the input has none.
     g.items.forEach((it, i) => {
       if (it.r1 === undefined) it.r1 = String(i + 1);
@@ -426,7 +472,6 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
   };
 
   const infos: InputInfo[] = [];
-  const grouper = new Grouper({ ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
   let seq = 0;
   let placed: string | null = null;
   try {

@@ -31,20 +31,19 @@ describe('Grouper', () => {
       ['08011C', ['RBC', 'Hb', 'PLT'], [2, 3, 5]],
       ['09005C', ['Glucose'], [4]],
     ]);
-    expect(groups.every((g) => !g.repeats && g.problems.length === 0)).toBe(true);
+    expect(groups.every((g) => g.problems.length === 0)).toBe(true);
   });
 
-  it('closes a group after the window and reports the key coming back, naming both lines', () => {
+  it('closes a group after the window: a later row of the same order starts a new hdata', () => {
     // given a window of 2 rows and the CBC's last row 3 rows after its first
     const groups = run([row(2, '08011C', 'RBC'), row(3, '09005C', 'Glucose'), row(4, '09006C', 'HbA1c'), row(5, '08011C', 'PLT')], 2);
-    // then the late row starts a new hdata flagged as a repeat of line 2
-    expect(groups.map((g) => g.header.h15)).toEqual(['08011C', '09005C', '09006C', '08011C']);
-    const late = groups[3]!;
-    expect(late.repeats).toBe(true);
-    expect(late.problems).toEqual([
-      expect.objectContaining({ code: 'PACK_KEY_REPEATED', severity: 'error', source: expect.objectContaining({ line: 5 }), message: expect.stringMatching(/from line 2; NHI would keep only the last/) }),
+    // then the late row is a hdata of its own (pack reports the repeated key, see pack.test.ts)
+    expect(groups.map((g) => [g.header.h15, g.items.length])).toEqual([
+      ['08011C', 1],
+      ['09005C', 1],
+      ['09006C', 1],
+      ['08011C', 1],
     ]);
-    expect(late.problems[0]!.hint).toMatch(/up to 2 rows apart; --group-window raises that/);
   });
 
   it('keeps memory to the window: groups come out while rows still arrive', () => {
@@ -76,19 +75,12 @@ describe('Grouper', () => {
     expect(shown.flushAll()[0]!.problems[0]!.message).toContain('“A123456789”');
   });
 
-  it('takes whole orders as they are, and flags an order whose key was already written', () => {
-    const groups = run([order(1, '09005C', ['Glucose']), order(2, '09006C', ['HbA1c']), order(3, '09005C', ['Glucose again'])]);
-    expect(groups.map((g) => [g.header.h15, g.repeats])).toEqual([
-      ['09005C', false],
-      ['09006C', false],
-      ['09005C', true],
+  it('takes whole orders as they are, never adding rows to them', () => {
+    const groups = run([order(1, '09005C', ['Glucose', 'x']), order(2, '09006C', ['HbA1c']), row(3, '09005C', 'extra')]);
+    expect(groups.map((g) => [g.header.h15, g.sealed, g.items.length])).toEqual([
+      ['09005C', true, 2],
+      ['09006C', true, 1],
+      ['09005C', false, 1],
     ]);
-    expect(groups[2]!.problems[0]!.hint).toMatch(/Merge the two records/);
-  });
-
-  it('does not add a row to an order read whole, even with the same key', () => {
-    const groups = run([order(1, '09005C', ['Glucose']), row(2, '09005C', 'extra')]);
-    expect(groups.map((g) => g.items.length)).toEqual([1, 1]);
-    expect(groups[1]!.repeats).toBe(true);
   });
 });

@@ -265,6 +265,23 @@ describe('pack (library)', () => {
     ]);
   });
 
+  it('refuses a key written twice (NHI keeps only the last record), naming both lines', async () => {
+    // given a window of 2 rows, and a PT/INR order whose second row comes 3 rows after its first
+    const pt = { h15: '08026C', r3: '凝固法', r5: 'sec', 'r6-1': '9.4', 'r6-2': '12.5', r4: '11.2', r2: 'PT' };
+    const input = write('e.csv', csv([pt, { h7: '0002' }, { h7: '0003' }, { ...pt, r2: 'INR 國際標準', r5: 'INR' }]));
+    // when packed
+    const result = await run([input], { groupWindow: 2 });
+    // then the late row became a 4th hdata, and the repeat is an error naming line 2 and line 5
+    expect(result.counts).toMatchObject({ hdata: 4 });
+    expect(result.errors.map((e) => [e.code, e.nhiCode, e.hdata, e.source?.line])).toEqual([['PACK_KEY_REPEATED', '25', 4, 5]]);
+    expect(result.errors[0]!.message).toContain('already written as hdata 1, from line 2');
+    expect(result.errors[0]!.hint).toMatch(/up to 2 rows apart; --group-window raises that/);
+    expect(result.warnings.map((w) => w.code)).not.toContain('DUPLICATE_KEY');
+    // and with the default window the rows are simply one order
+    const grouped = await run([input], { dryRun: true });
+    expect(grouped).toMatchObject({ errorCount: 0, counts: { hdata: 3, rdata: 4 } });
+  });
+
   it('reports progress to the host in rows, and never prints', async () => {
     const rows = Array.from({ length: 2500 }, (_, i) => ({ h7: String(i + 1).padStart(4, '0') }));
     const input = write('big.csv', csv(rows));
