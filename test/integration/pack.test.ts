@@ -257,8 +257,9 @@ describe('labup pack (the real binary)', () => {
     const cmd = `LABUP_NOW=${FIXTURE_NOW} node ${BIN} pack ${input} --dry-run`;
     const tty = await execa('script', ['-qec', cmd, '/dev/null'], { reject: false, env: { NO_COLOR: '1' } });
     expect(tty.exitCode).toBe(0);
-    expect(tty.stdout).toContain('\r\u001b[Kpack 3000 rows, ');
-    expect(tty.stdout).toMatch(/pack 3000 rows, [\d,…]+\/s/);
+    // (at most ten updates a second, so which counts appear depends on the machine's speed)
+    expect(tty.stdout).toContain('\r\u001b[Kpack ');
+    expect(tty.stdout).toMatch(/pack [1-3]000 rows, [\d,…]+\/s/);
   });
 
   it('keeps memory bounded: 200,000 rows pack within a 64 MB heap', async () => {
