@@ -31,14 +31,14 @@ export function register(program: Command, wrap: Wrap): void {
     .command('pack')
     .summary('turn a HIS/LIS export (CSV, NDJSON/JSON) or a daily XML into an upload-ready ZIP')
     .description(
-      'Builds the daily XML from an export — one CSV row (or flat JSON object) per result item, or one\n' +
-        'JSON object per order with "items" — groups rows into one hdata per order (表七 key), numbers r1,\n' +
-        'stamps h16, writes Big5 (code page 950) with the XML specials full-width, and packs it into a ZIP\n' +
-        'holding exactly one XML. An existing daily XML (or ZIP) is re-stamped with a new h16 for a\n' +
-        'correction upload. Everything is checked with the rules of labup validate; a file NHI would\n' +
-        'reject is not written (unless --force), and every finding names the input line to fix.\n\n' +
-        'Exit codes: 0 written, 1 refused (errors; nothing written), 2 usage error (flags, map, unreadable\n' +
-        'input), 6 nothing to do (no data rows).',
+      'Builds the daily XML from an export — one CSV row (or flat JSON object) per result item, or one JSON object per ' +
+        'order with "items" — groups rows into one hdata per order (表七 key), numbers r1, stamps h16, writes Big5 ' +
+        '(code page 950) with the XML specials full-width, and packs it into a ZIP holding exactly one XML. An existing ' +
+        'daily XML (or its ZIP) is re-stamped with a new h16 for a correction upload. Everything is checked with the ' +
+        'rules of labup validate: a file NHI would reject is not written (unless --force), and every finding names the ' +
+        'input line to fix.\n\n' +
+        'Exit codes: 0 written, 1 refused (errors; nothing written), 2 usage error (flags, map, unreadable input), ' +
+        '6 nothing to do (no data rows).',
     )
     .argument('<inputs...>', 'CSV/TSV, NDJSON/JSON, daily XML or upload ZIP files; - reads standard input')
     .option('-o, --out <file>', 'the ZIP to write: letters and digits, .zip (default TOTFA.zip); or a folder')
@@ -198,7 +198,7 @@ function render(out: Output, r: PackResult, max: number, warnings: boolean): voi
   const tally = `${r.errorCount} error${r.errorCount === 1 ? '' : 's'}${r.warningCount ? `, ${r.warningCount} warning${r.warningCount === 1 ? '' : 's'}` : ''}`;
   let line: string;
   if (r.refused === 'empty') line = `${c.yellow('–')} nothing to pack: the input holds no data rows; nothing written`;
-  else if (r.refused === 'invalid') line = `${c.red('✗')} refused: ${tally} NHI would reject; nothing written  ${c.dim(figures)}\n  → fix the input at the lines above (or --force to write it anyway)`;
+  else if (r.refused === 'invalid') line = `${c.red('✗')} refused: ${tally}; nothing written  ${c.dim(figures)}\n  → fix the input at the lines above (or --force to write it anyway)`;
   else if (r.dryRun) line = `${c.green('✓')} dry run: would write ${r.target} (${r.entry})  ${c.dim(figures)}${r.errorCount + r.warningCount ? `  ${tally}` : ''}`;
   else line = `${r.forced ? c.yellow('!') : c.green('✓')} wrote ${r.output} (${r.entry})  ${c.dim(figures)}${r.forced ? c.yellow(`  forced with ${tally}`) : r.warningCount ? `  ${tally}` : ''}`;
   out.result(line);

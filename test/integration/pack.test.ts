@@ -163,7 +163,7 @@ describe('labup pack (the real binary)', () => {
     const r = await labup(['pack', fixture('pack/invalid/unencodable.csv'), '--out', join(outDir, 'TOTFA.zip')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('unencodable.csv:3 column 14 “r2”: error PACK_UNENCODABLE hdata 2 rdata 1: r2 檢驗項目名稱: Big5 無法表示的字元 — “堃” (U+5803)');
-    expect(r.stdout).toMatch(/✗ refused: 1 error NHI would reject; nothing written/);
+    expect(r.stdout).toMatch(/✗ refused: 1 error; nothing written/);
     expect(readdirSync(outDir)).toEqual([]);
     // when forced, the file is written anyway and says so
     const forced = await labup(['pack', fixture('pack/invalid/unencodable.csv'), '--out', join(outDir, 'TOTFA.zip'), '--force']);
