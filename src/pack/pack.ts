@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { addDays, systemClock, taipeiParts, type Clock } from '../clock.js';
 import { canEncodeCp950 } from '../encoding/cp950.js';
-import { usageError } from '../errors.js';
+import { fileError, usageError } from '../errors.js';
 import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
 import { makeFinding, type FindingInput } from '../format/findings.js';
 import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
@@ -406,7 +406,12 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
       entryName = entryNameFor(zipName);
     }
     if (!options.dryRun) {
-      zip = await ZipWriter.create(tempPath, { mode: 0o600 });
+      try {
+        zip = await ZipWriter.create(tempPath, { mode: 0o600 });
+      } catch (err) {
+        // Name the folder, not the temp file the user never asked for.
+        throw fileError((err as { cause?: unknown }).cause ?? err, plan.dir, 'write into');
+      }
       const p = taipeiParts(clock.now());
       entry = await zip.addEntry(entryName!, { mtime: p, mode: 0o600 });
     }

@@ -282,6 +282,32 @@ describe('pack (library)', () => {
     expect(grouped).toMatchObject({ errorCount: 0, counts: { hdata: 3, rdata: 4 } });
   });
 
+  it('reads TSV by extension, sniffs a format from content, and packs several inputs into one XML', async () => {
+    // given a TSV export, an NDJSON export under a neutral name, and a UTF-8 CSV with a byte-order mark
+    const tsv = write('a.tsv', csv([{}]).replace(/,/g, '\t'));
+    const nd = write('b.dat', JSON.stringify({ ...BASE, h7: '0002' }) + '\n');
+    const bom = write('c.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csv([{ h7: '0003' }]), 'utf8')]));
+    // when packed together
+    const result = await run([tsv, nd, bom]);
+    // then each is read as what it is, in the order given
+    expect(result.inputs.map((i) => [i.format, i.encoding, i.records])).toEqual([
+      ['csv', 'UTF-8, detected', 1],
+      ['json', 'UTF-8, detected', 1],
+      ['csv', 'UTF-8, byte-order mark', 1],
+    ]);
+    expect(result).toMatchObject({ ok: true, errorCount: 0, counts: { rows: 3, hdata: 3, rdata: 3 } });
+    const { records } = await unpack(result.output!);
+    expect(records.map((rec) => h(rec, 'h7'))).toEqual(['0001', '0002', '0003']);
+  });
+
+  it('names the input XML’s line and column for problems of an XML being re-stamped', async () => {
+    const input = join(dir, 'broken.xml');
+    copyFileSync(join(fixtures, 'invalid/not-well-formed.xml'), input);
+    const result = await run([input], { dryRun: true });
+    expect(result.refused).toBe('invalid');
+    expect(result.errors[0]).toMatchObject({ code: 'XML_SYNTAX', source: { file: input, line: 10, column: expect.any(Number) } });
+  });
+
   it('reports progress to the host in rows, and never prints', async () => {
     const rows = Array.from({ length: 2500 }, (_, i) => ({ h7: String(i + 1).padStart(4, '0') }));
     const input = write('big.csv', csv(rows));
