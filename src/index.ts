@@ -26,6 +26,41 @@ export { decodeCp950, encodeCp950, canEncodeCp950 } from './encoding/cp950.js';
 export { systemClock, fixedClock } from './clock.js';
 export type { Clock } from './clock.js';
 export type { IoHost, IoMessage } from './io-host.js';
+export { createZip } from './archive/encrypted-zip.js';
+export type { CreateZipOptions, ZipEncryption, ZipInputEntry } from './archive/encrypted-zip.js';
+export {
+  openArchive,
+  checkArchive,
+  checkArchivePassword,
+  extractArchive,
+  readArchiveEntry,
+  archiveEntryChunks,
+  DEFAULT_LIMITS as DEFAULT_ARCHIVE_LIMITS,
+} from './archive/extract.js';
+export type { ArchiveEntry, ArchiveListing, ArchiveLimits, ByteSink, Encryption, ExtractOptions, ExtractResult, ExtractedFile, ReadEntryOptions } from './archive/extract.js';
+export { decryptArchive } from './archive/decrypt.js';
+export type { DecryptOptions, DecryptResult } from './archive/decrypt.js';
+export { downloadPassword, normalizeUserId, userIdAsker } from './archive/user-id.js';
+export type { UserIdAnswer, UserIdSourceOptions } from './archive/user-id.js';
+export { openCard } from './card/open.js';
+export type { OpenCardOptions } from './card/open.js';
+export type { Card, CardCertificate, CardType, Signature, SignatureAlgorithm } from './card/card.js';
+export { parseCertificate, verifySignature, validity, cardTypeOf, HCA_OID } from './card/certificate.js';
+export { testCard } from './card/card-test.js';
+export type { CardTestOptions, CardTestResult } from './card/card-test.js';
+export { listCards } from './card/card-list.js';
+export type { ListCardsOptions, CardListResult, SlotListing, TokenListing, CertificateListing, ModuleListing, SoftwareListing } from './card/card-list.js';
+export type { CertificateSummary, CardWarning } from './card/summary.js';
+export { parsePkcs11Uri, formatPkcs11Uri } from './card/pkcs11-uri.js';
+export type { Pkcs11Uri } from './card/pkcs11-uri.js';
+export { openPkcs11Card, Pkcs11Card } from './card/pkcs11.js';
+export { resolveModulePath, defaultModuleCandidates, HCA_MODULE_FILE } from './card/pkcs11-module.js';
+export type { Pkcs11Api, ModuleLoader } from './card/pkcs11-module.js';
+export { provisionToken, storeCertificate } from './card/pkcs11-provision.js';
+export type { ProvisionTokenOptions, ProvisionTokenResult } from './card/pkcs11-provision.js';
+export { createCa, issueCertificate, issueSoftwareCard, toPkcs12 } from './card/sandbox-ca.js';
+export type { CaMaterial } from './card/sandbox-ca.js';
+export { openPkcs12, openPem, SoftwareCard } from './card/software.js';
 export { pack, resolveUploadTime } from './pack/pack.js';
 export type { PackOptions, PackResult, PackCounts, PackInput } from './pack/pack.js';
 export { formatSource, PACK_FINDING_CODES } from './pack/findings.js';

@@ -118,7 +118,7 @@ export class StreamingValidator {
     else r.truncated = true;
   }
 
-  write(chunk: Buffer): void {
+  write(chunk: Uint8Array): void {
     this.bytes += chunk.length;
     this.reader.write(chunk);
     this.options.onProgress?.(this.bytes);
@@ -202,9 +202,10 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
     throw fileError(err, path);
   }
   try {
+    // One read buffer for the whole file: the validator copies what it keeps.
     const size = 1 << 20;
+    const buf = Buffer.allocUnsafe(size);
     for (;;) {
-      const buf = Buffer.allocUnsafe(size);
       const { bytesRead } = await fh.read(buf, 0, size, null);
       if (bytesRead === 0) break;
       v.write(bytesRead === size ? buf : buf.subarray(0, bytesRead));

@@ -45,8 +45,8 @@ export interface CliContext {
   prompter: Prompter;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   globals: GlobalOptions;
-  /** The layered configuration, with the given flag values on top. */
-  config(flags?: Partial<LabupConfig>, flagNames?: Partial<Record<ConfigKey, string>>): ResolvedConfig;
+  /** The layered configuration, with the given flag values on top (`withProfile: false` ignores --profile). */
+  config(flags?: Partial<LabupConfig>, flagNames?: Partial<Record<ConfigKey, string>>, withProfile?: boolean): ResolvedConfig;
   /** Registers cleanup that runs when the command ends, even on error (servers, temp files). */
   onExit(fn: () => Promise<void> | void): void;
 }
@@ -131,13 +131,13 @@ export async function main(argv: string[], worldOverrides: Partial<World> = {}):
         prompter: world.prompter ?? inquirerPrompter(world.stdin, world.stderr),
         stdin: world.stdin,
         globals,
-        config: (flags, flagNames) =>
+        config: (flags, flagNames, withProfile = true) =>
           loadConfig({
             cwd: world.cwd,
-            env: world.env,
+            env: withProfile ? world.env : { ...world.env, LABUP_PROFILE: undefined },
             ...(flags ? { flags } : {}),
             ...(flagNames ? { flagNames } : {}),
-            ...(globals.profile ? { profile: globals.profile } : {}),
+            ...(globals.profile && withProfile ? { profile: globals.profile } : {}),
             ...(globals.config ? { projectFile: globals.config } : {}),
           }),
         onExit: (fn) => cleanups.push(fn),

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { taipeiIso } from '../clock.js';
 
 export interface Stream {
-  write(chunk: string): unknown;
+  write(chunk: string | Uint8Array): unknown;
   isTTY?: boolean;
   columns?: number;
 }
@@ -82,6 +82,13 @@ export class Output implements IoHost {
   resultJson(value: unknown): void {
     this.clearProgress();
     this.o.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** Writes raw bytes (a file's content) to stdout, waiting while a pipe is full. */
+  async resultBytes(chunk: Uint8Array): Promise<void> {
+    this.clearProgress();
+    const out = this.o.stdout as Stream & { once?(event: 'drain', fn: () => void): unknown };
+    if (out.write(chunk) === false && typeof out.once === 'function') await new Promise<void>((done) => out.once!('drain', done));
   }
 
   /** Masks national IDs unless --show-ids. */

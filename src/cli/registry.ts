@@ -4,6 +4,9 @@
  */
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
+import * as decrypt from '../commands/decrypt.js';
+import * as card from '../commands/card.js';
+import * as config from '../commands/config.js';
 import * as pack from '../commands/pack.js';
 
-export const COMMANDS: CommandModule[] = [validate, pack];
+export const COMMANDS: CommandModule[] = [validate, card, decrypt, config, pack];

@@ -108,6 +108,13 @@ export interface DailyXmlReaderOptions {
 }
 
 export class DailyXmlReader {
+  /**
+   * Working buffer: unconsumed bytes of earlier chunks followed by the new chunk. Chunks are
+   * copied in and the tail moved down after each parse, so reading allocates nothing per chunk
+   * and memory stays flat however large the file.
+   */
+  private work: Buffer = Buffer.allocUnsafe(1 << 21);
+  private workLen = 0;
   private buf: Buffer = Buffer.alloc(0);
   /** Absolute offset of buf[0]. */
   private base = 0;
@@ -149,9 +156,17 @@ export class DailyXmlReader {
     return { hdata: this.hdataCount, rdata: this.rdataCount };
   }
 
-  write(chunk: Buffer): void {
+  write(chunk: Uint8Array): void {
     if (this.fatal) return;
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const need = this.workLen + chunk.length;
+    if (need > this.work.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.work.length * 2));
+      this.work.copy(bigger, 0, 0, this.workLen);
+      this.work = bigger;
+    }
+    this.work.set(chunk, this.workLen);
+    this.workLen = need;
+    this.buf = this.work.subarray(0, this.workLen);
     this.run(false);
   }
 
@@ -176,13 +191,18 @@ export class DailyXmlReader {
     try {
       const consumed = this.parse(final);
       this.base += consumed;
-      this.buf = consumed >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(consumed);
-      if (!final && this.buf.length > MAX_TOKEN_BYTES) {
+      if (consumed > 0) {
+        this.work.copyWithin(0, consumed, this.workLen);
+        this.workLen -= consumed;
+      }
+      this.buf = this.work.subarray(0, this.workLen);
+      if (!final && this.workLen > MAX_TOKEN_BYTES) {
         this.syntax(`a single token is longer than ${MAX_TOKEN_BYTES / 1048576} MiB; labup refuses it`, this.line, this.col(this.base), false);
       }
     } catch (err) {
       if (!(err instanceof Fatal)) throw err;
       this.fatal = true;
+      this.workLen = 0;
       this.buf = Buffer.alloc(0);
     }
   }
