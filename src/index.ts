@@ -116,3 +116,13 @@ export {
   findDownload,
 } from './store/journal.js';
 export type { JournalEntry, JournalState, JournalQuery, BeginSubmission, DownloadRecord } from './store/journal.js';
+export { pack, resolveUploadTime } from './pack/pack.js';
+export type { PackOptions, PackResult, PackCounts, PackInput } from './pack/pack.js';
+export { formatSource, PACK_FINDING_CODES } from './pack/findings.js';
+export type { PackFinding } from './pack/findings.js';
+export { ZipWriter } from './archive/zip-writer.js';
+export type { ZipTime, ZipWriterOptions, ZipEntryWriter, EntryInfo } from './archive/zip-writer.js';
+export { CsvParser } from './input/csv-parser.js';
+export { loadColumnMap, parseColumnMap, gregorianToRoc } from './input/column-map.js';
+export type { ColumnMap, ColumnTarget } from './input/column-map.js';
+export type { SourceLocation, InputInfo } from './input/types.js';

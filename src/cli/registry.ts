@@ -4,13 +4,14 @@
  */
 import type { CommandModule } from './main.js';
 import * as validate from '../commands/validate.js';
-import * as decrypt from '../commands/decrypt.js';
-import * as card from '../commands/card.js';
-import * as config from '../commands/config.js';
-import * as explain from '../commands/explain.js';
+import * as pack from '../commands/pack.js';
 import * as upload from '../commands/upload.js';
 import * as status from '../commands/status.js';
 import * as download from '../commands/download.js';
+import * as decrypt from '../commands/decrypt.js';
+import * as explain from '../commands/explain.js';
+import * as card from '../commands/card.js';
 import * as sandbox from '../commands/sandbox.js';
+import * as config from '../commands/config.js';
 
-export const COMMANDS: CommandModule[] = [validate, card, decrypt, explain, config, upload, status, download, sandbox];
+export const COMMANDS: CommandModule[] = [validate, pack, upload, status, download, decrypt, explain, card, sandbox, config];
