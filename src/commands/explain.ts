@@ -27,12 +27,19 @@ export function register(program: Command, wrap: Wrap): void {
     .addOption(new Option('--max-errors <n>', 'print at most n errors (0 = all; default 100; --json and --csv keep all)').argParser(nonNegative))
     .option('--entry <name>', 'the check file to read when the ZIP holds several')
     .option('--save <dir>', 'also save the check file read from a ZIP into this folder (mode 0600)')
+    .option('--map <map.json>', 'for a CSV/JSON source: the column map it was packed with')
+    .option('--hosp <code>', 'for a CSV/JSON source: the --hosp it was packed with (default: "institution" from the config, as for pack)')
+    .addOption(new Option('--format <format>', 'source format (default: by extension, else by content)').choices(['auto', 'xml', 'csv', 'tsv', 'json']).default('auto'))
+    .addOption(new Option('--input-encoding <enc>', 'for a CSV/JSON source: auto, utf-8 or big5, as packed').choices(['auto', 'utf-8', 'utf8', 'big5', 'cp950']).default('auto'))
+    .option('--delimiter <char>', 'for a CSV source: the delimiter it was packed with')
+    .addOption(new Option('--group-window <rows>', 'for a CSV/JSON source: the --group-window it was packed with').argParser(positive))
     .action(
-      wrap(async (ctx, file: string, opts: { source?: string; csv?: string; maxErrors?: number; entry?: string; save?: string }) => {
+      wrap(async (ctx, file: string, opts: ExplainFlags) => {
         const { explain } = await import('../explain/explain.js');
         const { userIdAsker } = await import('../archive/user-id.js');
         const { renderExplain } = await import('../explain/render.js');
-        const config = ctx.config();
+        const config = ctx.config(opts.hosp ? { institution: opts.hosp } : {}, { institution: '--hosp' });
+        const institution = config.values.institution;
         const result = await explain(file, {
           cwd: ctx.cwd,
           clock: ctx.clock,
@@ -40,6 +47,14 @@ export function register(program: Command, wrap: Wrap): void {
           showIds: ctx.globals.showIds,
           userId: userIdAsker({ env: ctx.env, userIdSource: config.values.userIdSource, prompter: ctx.prompter, host: ctx.out }),
           ...(opts.source !== undefined ? { source: opts.source } : {}),
+          sourceOptions: {
+            format: opts.format,
+            inputEncoding: normaliseEncoding(opts.inputEncoding),
+            ...(opts.map !== undefined ? { map: opts.map } : {}),
+            ...(institution ? { hosp: institution } : {}),
+            ...(opts.delimiter !== undefined ? { delimiter: delimiter(opts.delimiter) } : {}),
+            ...(opts.groupWindow !== undefined ? { groupWindow: opts.groupWindow } : {}),
+          },
           ...(opts.entry !== undefined ? { entry: opts.entry } : {}),
           ...(opts.save !== undefined ? { saveTo: opts.save } : {}),
         });
@@ -66,6 +81,37 @@ export function register(program: Command, wrap: Wrap): void {
         return ExitCode.USAGE;
       }),
     );
+}
+
+interface ExplainFlags {
+  source?: string;
+  csv?: string;
+  maxErrors?: number;
+  entry?: string;
+  save?: string;
+  map?: string;
+  hosp?: string;
+  format: 'auto' | 'xml' | 'csv' | 'tsv' | 'json';
+  inputEncoding?: string;
+  delimiter?: string;
+  groupWindow?: number;
+}
+
+function normaliseEncoding(v: string | undefined): 'auto' | 'utf-8' | 'big5' {
+  if (v === 'utf8' || v === 'utf-8') return 'utf-8';
+  if (v === 'big5' || v === 'cp950') return 'big5';
+  return 'auto';
+}
+
+function delimiter(v: string): string {
+  if (v === '\\t' || v.toLowerCase() === 'tab') return '\t';
+  return v;
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
 }
 
 function nonNegative(v: string): number {

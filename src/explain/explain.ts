@@ -205,6 +205,7 @@ export async function explain(checkFile: string, options: ExplainOptions = {}): 
   if (options.source !== undefined) {
     source = await openSource(options.source, wantedHdata(check.rows), {
       ...options.sourceOptions,
+      clock,
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
       ...(options.host ? { host: options.host } : {}),
     });

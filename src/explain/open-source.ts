@@ -7,8 +7,10 @@ import { open } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { fileError, isLabupError, usageError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
+import type { Clock } from '../clock.js';
 import type { SourceIndex } from './source.js';
 import { indexXmlSource } from './source-xml.js';
+import { indexPackedSource } from './source-input.js';
 
 export type SourceFormatOption = 'auto' | 'xml' | 'csv' | 'tsv' | 'json';
 
@@ -16,10 +18,21 @@ export type SourceFormatOption = 'auto' | 'xml' | 'csv' | 'tsv' | 'json';
 export interface SourceReadOptions {
   cwd?: string;
   host?: IoHost;
+  clock?: Clock;
   format?: SourceFormatOption;
+  /** Column map (pack's --map). */
+  map?: string;
+  /** 醫事機構代碼 for records without h2 (pack's --hosp). */
+  hosp?: string;
+  /** CSV delimiter (pack's --delimiter). */
+  delimiter?: string;
+  /** CSV/JSON encoding (pack's --input-encoding). */
+  inputEncoding?: 'auto' | 'utf-8' | 'big5';
+  /** Rows an order stays open for more of its rows (pack's --group-window). */
+  groupWindow?: number;
 }
 
-const EXT: Record<string, SourceFormatOption> = {
+const EXT: Record<string, Exclude<SourceFormatOption, 'auto'>> = {
   '.xml': 'xml',
   '.zip': 'xml',
   '.csv': 'csv',
@@ -31,7 +44,7 @@ const EXT: Record<string, SourceFormatOption> = {
   '.jsonl': 'json',
 };
 
-async function sniff(path: string, shown: string): Promise<SourceFormatOption> {
+async function sniff(path: string, shown: string): Promise<'xml' | 'csv' | 'json'> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -55,8 +68,9 @@ async function sniff(path: string, shown: string): Promise<SourceFormatOption> {
 /** Reads `file` for the hdata positions in `wanted`. */
 export async function openSource(file: string, wanted: ReadonlySet<number>, options: SourceReadOptions = {}): Promise<SourceIndex> {
   const path = resolve(options.cwd ?? process.cwd(), file);
-  let format = options.format ?? 'auto';
-  if (format === 'auto') format = EXT[extname(file).toLowerCase()] ?? (await sniff(path, file));
+  const given = options.format ?? 'auto';
+  const format = given !== 'auto' ? given : (EXT[extname(file).toLowerCase()] ?? (await sniff(path, file)));
   if (format === 'xml') return indexXmlSource(path, wanted, file);
-  throw usageError('EXPLAIN_SOURCE_FORMAT', `${file}: ${format.toUpperCase()} sources are not read yet`);
+  const { format: _f, ...packOptions } = options;
+  return indexPackedSource(file, wanted, { ...packOptions, format });
 }

@@ -107,7 +107,14 @@ function groupLines(g: ExplainGroup, s: Style, budget: { left: number }): string
     if (e.source) out.push(`     ${s.cyan('at')} ${printable(formatPlace(e.source, e.field))}`);
     else out.push(`     ${s.dim(`check file line ${e.line}`)}`);
     const rec = record(e);
-    const now = e.current !== null ? `now ${quoted(e.current)}${e.changed ? s.yellow(' (changed since the check)') : ''}` : e.source && e.field && e.hdata !== null ? 'now absent' : '';
+    const now =
+      e.current !== null
+        ? `now ${quoted(e.current)}${e.changed ? s.yellow(' (changed since the check)') : ''}`
+        : e.source && e.field && e.hdata !== null
+          ? e.source.at === 'field'
+            ? 'now empty'
+            : 'now absent'
+          : '';
     const facts = [rec, now].filter(Boolean).join(' · ');
     if (facts) out.push(`     ${printable(facts)}`);
     if (e.message && e.message !== g.zh) out.push(`     ${printable(e.message)}`);

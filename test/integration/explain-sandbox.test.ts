@@ -4,10 +4,12 @@
  * the uploaded file as the source — every error must land on the right line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createZip } from '../../src/archive/encrypted-zip.js';
-import { labup } from '../helpers/cli.js';
+import { pack } from '../../src/pack/pack.js';
+import { fixedClock } from '../../src/clock.js';
+import { fixture, labup } from '../helpers/cli.js';
 import { xml } from '../helpers/xml.js';
 import { brokenRecords } from '../unit/explain/scenario.js';
 import { send, tempDir, testSandbox, DEMO_USER, type TestSandbox } from './sandbox-support.js';
@@ -64,5 +66,42 @@ describe('labup explain on a check file downloaded from the sandbox', () => {
       expect(e.source.entry).toBe('TOTFA.xml');
     }
     expect(r.stdout).not.toContain('A123456788');
+  });
+
+  it('points every error at its row in the CSV export the upload was packed from', async () => {
+    // given the HIS export of fixtures/explain, packed (errors and all) and uploaded
+    copyFileSync(fixture('explain/export.csv'), join(dir.path, 'export.csv'));
+    const packed = await pack(['export.csv'], { cwd: dir.path, out: 'EXPORT.zip', uploadTime: '2026-11-25T20:00:00+08:00', clock: fixedClock('2026-11-25T21:00:00+08:00'), force: true });
+    const up = await send(t.client, packed.output!);
+    await t.processAll();
+    const sub = await t.client.getSubmission(up.receiptNo);
+    expect(sub.status).toBe('failed');
+    const got = await t.client.download(sub.files[0]!.id, { encrypted: true });
+    writeFileSync(join(dir.path, got.fileName), got.data);
+
+    // when the download is explained against the export, the ID typed in lowercase
+    const r = await labup(['--json', 'explain', got.fileName, '--source', 'export.csv', '--csv', 'worklist.csv'], {
+      cwd: dir.path,
+      env: { LABUP_USER_ID: DEMO_USER.toLowerCase(), XDG_CONFIG_HOME: join(dir.path, '.config') },
+    });
+
+    // then each error names the spreadsheet row (header = row 1) and the line the row starts on
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ receiptNo: up.receiptNo, counts: { hdata: 3, rdata: 5, listed: 4 }, source: { file: 'export.csv', format: 'csv', hdata: 3, rdata: 5 } });
+    const errors = doc.groups.flatMap((g: { errors: unknown[] }) => g.errors) as Array<{ seq: number; field: string; source: { row: number; line: number; rows?: Array<{ row: number }> } }>;
+    expect(errors.sort((a, b) => a.seq - b.seq).map((e) => [e.field, e.source.row, e.source.line, e.source.rows?.map((x) => x.row) ?? null])).toEqual([
+      ['h9', 2, 2, [2, 3, 5]],
+      ['r6-1', 5, 6, null],
+      ['r12', 4, 4, null],
+      ['h4', 6, 7, null],
+    ]);
+    // and the staff worklist says the same, patients masked
+    const worklist = readFileSync(join(dir.path, 'worklist.csv'), 'utf8').replace(/^\ufeff/, '').trimEnd().split('\r\n');
+    expect(worklist).toHaveLength(5);
+    expect(worklist[1]).toMatch(new RegExp(`^${up.receiptNo},1,export\\.csv,"2, 3, 5",2,9,身分證統一編號,1,,A12\\*\\*\\*\\*788,08011C,h9,`));
+    expect(worklist[2]).toMatch(new RegExp(`^${up.receiptNo},2,export\\.csv,5,6,21,參考值下限,1,3,A12\\*\\*\\*\\*788,08011C,r6-1,參考值下限,,,14,`));
+    expect(worklist[3]).toMatch(new RegExp(`^${up.receiptNo},3,export\\.csv,4,4,26,檢驗（查）結果值註記,2,1,F22\\*\\*\\*\\*786,09005C,r12,檢驗（查）結果值註記,7,7,03,`));
+    expect(worklist[4]).toMatch(new RegExp(`^${up.receiptNo},4,export\\.csv,6,7,4,執行年月,3,,K12\\*\\*\\*\\*433,09015C,h4,執行年月,11510,11510,10,`));
   });
 });
