@@ -5,13 +5,13 @@
  * memory; nothing decrypted touches the disk unless `saveTo` asks for it.
  */
 import { mkdir, open } from 'node:fs/promises';
-import { basename, extname, isAbsolute, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { fileError, isLabupError, usageError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
 import { decryptArchive } from '../archive/decrypt.js';
 import type { ArchiveLimits, Encryption } from '../archive/extract.js';
 import type { UserIdAnswer } from '../archive/user-id.js';
-import { writeFileAtomic } from './write-file.js';
+import { writeFileAtomic } from '../transport/download.js';
 
 /** The largest check file labup reads (a file listing every record of a large upload stays far below). */
 export const MAX_CHECK_FILE_BYTES = 64 * 1024 ** 2;
@@ -170,7 +170,7 @@ async function readFromArchive(file: string, options: ReadCheckOptions): Promise
     } catch (err) {
       throw fileError(err, options.saveTo, 'create the folder');
     }
-    await writeFileAtomic(target, chosen.bytes, isAbsolute(options.saveTo) ? target : `${options.saveTo.replace(/\/+$/, '')}/${basename(chosen.name)}`);
+    await writeFileAtomic(target, chosen.bytes);
     saved = target;
   }
   return {

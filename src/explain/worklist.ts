@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { ExplainResult } from './explain.js';
 import { placeRows } from './place.js';
-import { writeFileAtomic } from './write-file.js';
+import { writeFileAtomic } from '../transport/download.js';
 
 export const WORKLIST_COLUMNS = [
   '收件序號',
@@ -83,6 +83,6 @@ export function worklistCsv(result: ExplainResult): string {
 /** Writes the worklist to `file` (UTF-8 with BOM, atomically, mode 0600); returns the absolute path. */
 export async function writeWorklist(result: ExplainResult, file: string, cwd = process.cwd()): Promise<string> {
   const path = resolve(cwd, file);
-  await writeFileAtomic(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(worklistCsv(result), 'utf8')]), file);
+  await writeFileAtomic(path, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(worklistCsv(result), 'utf8')]));
   return path;
 }
