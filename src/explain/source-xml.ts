@@ -90,13 +90,12 @@ export async function indexXmlSource(path: string, wanted: ReadonlySet<number>, 
   }
 
   const records = new Map<number, HdataRecord>();
-  const rdataCounts = new Map<number, number>();
   const findings: FindingInput[] = [];
   let stoppedAt: SourceIndex['stoppedAt'] = null;
   const reader = new DailyXmlReader({
+    // Memory: only the records the check file names are kept.
     hdata: (rec) => {
       if (wanted.has(rec.index)) records.set(rec.index, rec);
-      rdataCounts.set(rec.index, rec.rdata.length);
     },
     finding: (f) => {
       if ((f.code === 'XML_SYNTAX' || f.code === 'XML_DOCTYPE' || f.code === 'XML_ENCODING') && stoppedAt === null) {
@@ -110,8 +109,6 @@ export async function indexXmlSource(path: string, wanted: ReadonlySet<number>, 
     if (reader.fatal) break;
   }
   reader.end();
-  // Memory: only the wanted records are kept; the per-hdata rdata counts are one number each.
-  for (const k of rdataCounts.keys()) if (!wanted.has(k)) rdataCounts.delete(k);
   const counts = reader.counts;
   const place = (p: Omit<SourcePlace, 'file' | 'entry'>): SourcePlace => ({ file: shown, ...(entry ? { entry } : {}), ...p });
 
@@ -131,7 +128,7 @@ export async function indexXmlSource(path: string, wanted: ReadonlySet<number>, 
     entry,
     counts,
     stoppedAt,
-    rdataOf: (h) => rdataCounts.get(h),
+    rdataOf: (h) => records.get(h)?.rdata.length,
     locate(row: CheckRow): SourceHit | undefined {
       const fromReader = readerPlace(row);
       if (row.hdata === null) return { place: fromReader, patient: null, orderCode: null, value: null };

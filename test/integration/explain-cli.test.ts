@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createZip } from '../../src/archive/encrypted-zip.js';
 import { encodeCp950 } from '../../src/encoding/cp950.js';
 import { completePersonId } from '../../src/format/national-id.js';
-import { labup } from '../helpers/cli.js';
+import { fixture, labup } from '../helpers/cli.js';
 import { xml } from '../helpers/xml.js';
 import { scratch, type Scratch } from '../unit/archive/scratch.js';
 import { checkFileBytes } from '../unit/explain/check-file-writer.js';
@@ -150,5 +150,46 @@ describe('labup explain', () => {
     expect(r.stdout).toContain('junk.msg.txt:1: not understood: 轉寄：請檢驗科處理');
     expect(r.stdout).toContain('not understood: \\x1b[31m--');
     expect(r.stdout).toContain('junk.msg.txt:14: 02 hdata 1 h9 身分證統一編號');
+  });
+});
+
+describe('labup explain on the fixtures (fixtures/explain)', () => {
+  const at = (p: string) => fixture(`explain/${p}`);
+
+  it('1300_1151125000002.msg.txt says 檢核正確: exit 0, nothing to fix', async () => {
+    const r = await labup(['explain', at('1300_1151125000002.msg.txt')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toEqual([`✓ 檢核正確 — accepted: ${at('1300_1151125000002.msg.txt')} — 收件序號 1151125000002, 上傳日期 115/11/25, 醫事機構 3501200000, 檔案 TOTFA.xml, 檢核時間 115/11/25 20:31:05: 醫令 2 筆, 報告 9 筆, 0 errors listed`]);
+  });
+
+  it('the forwarded copy: notes and a mangled row shown as they are, the rest traced to export.csv', async () => {
+    const r = await labup(['explain', at('1300_1151125000001.forwarded.txt'), '--source', at('export.csv')]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toContain('note: the header counts 4 errors (錯誤筆數), 3 rows are listed (file cut short?)');
+    const places = lines.filter((l) => l.startsWith(at('export.csv') + ':')).map((l) => /^.*\/(export\.csv:.*?): (\d\d) hdata/.exec(l)!.slice(1, 3));
+    expect(places).toEqual([
+      ['export.csv:2 row 2, column 9 “身分證統一編號” (every row of the order: rows 2, 3 and 5)', '02'],
+      ['export.csv:4 row 4, column 26 “檢驗（查）結果值註記”', '03'],
+      ['export.csv:7 row 6, column 4 “執行年月”', '10'],
+    ]);
+    expect(lines.filter((l) => l.includes('not understood')).map((l) => l.slice(l.lastIndexOf('/') + 1))).toEqual([
+      '1300_1151125000001.forwarded.txt:1: not understood: -----Original Message-----',
+      '1300_1151125000001.forwarded.txt:2: not understood: 寄件者: 檢驗科 <lab@example.invalid>',
+      '1300_1151125000001.forwarded.txt:16: not understood (rdata is not a position (1, 2 …)): 2\t1\t第3筆\tr6-1\t14\t參考值下限、參考值上限至少需擇一填寫\t',
+      '1300_1151125000001.forwarded.txt:20: not understood: 備註：第 2 筆已請檢驗科確認參考值',
+      '1300_1151125000001.forwarded.txt:21: not understood: ==== 以上 ====',
+    ]);
+  });
+
+  it('the same check file traced in the NDJSON export, with --max-errors', async () => {
+    const json = await labup(['explain', at('1300_1151125000001.msg.txt'), '--source', at('orders.ndjson'), '--max-errors', '2']);
+    expect(json.code).toBe(1);
+    const lines = json.stdout.trimEnd().split('\n');
+    expect(lines.slice(1, 3).map((l) => /^.*\/(orders\.ndjson:.*?): (\d\d) hdata/.exec(l)!.slice(1, 3))).toEqual([
+      ['orders.ndjson:1 /h9', '02'],
+      ['orders.ndjson:1 /items/2 (its rdata: r6-1 is absent)', '14'],
+    ]);
+    expect(lines[3]).toBe('… 2 more not printed (--max-errors 0 prints all)');
   });
 });

@@ -4,7 +4,7 @@
  * unless `saveTo` asks for it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { createZip } from '../../../src/archive/encrypted-zip.js';
 import { userIdAsker } from '../../../src/archive/user-id.js';
 import { explain } from '../../../src/explain/explain.js';
@@ -114,5 +114,21 @@ describe('explain on a downloaded ZIP', () => {
     const err = await explain('evil.zip', { cwd: s.root, userId: userIdAsker({ env: {}, prompter }) }).catch((e: unknown) => e);
     expect(isLabupError(err) && err.code).toBe('ZIP_UNSAFE_ENTRY');
     expect(prompter.asked).toEqual([]);
+  });
+
+  it('gives a coded error, naming the file, for what is not a check file or its download', async () => {
+    // given a “ZIP” that is not one, a folder, and a file far larger than any check file (sparse)
+    s.write('broken.zip', 'not a zip at all');
+    mkdirSync(s.path('folder'));
+    writeFileSync(s.path('huge.msg.txt'), '');
+    truncateSync(s.path('huge.msg.txt'), 65 * 1024 ** 2);
+    const codes = [];
+    for (const f of ['broken.zip', 'folder', 'huge.msg.txt', 'missing.msg.txt']) {
+      const err = await explain(f, { cwd: s.root }).catch((e: unknown) => e);
+      expect(isLabupError(err) && err.exitCode).toBe(2);
+      expect((err as Error).message).toContain(f);
+      codes.push((err as { code: string }).code);
+    }
+    expect(codes).toEqual(['ZIP_DAMAGED', 'FILE_IS_DIRECTORY', 'EXPLAIN_CHECK_TOO_LARGE', 'FILE_NOT_FOUND']);
   });
 });
