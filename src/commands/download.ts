@@ -122,25 +122,25 @@ export function register(program: Command, wrap: Wrap): void {
       const where = onePage === null ? `total ${report.paging.total}` : describePage({ ...report.paging, page: onePage });
       const pending = report.pendingResends.length ? `; ${report.pendingResends.length} 申請重送中` : '';
       if (list) {
-        ctx.out.summary(`labup download --list: ${report.files.length} file(s) offered, ${report.files.filter((f) => f.skipped).length} already in ${outDir} (${where})${pending}`);
+        ctx.out.summary(`labup download --list: ${report.files.length} file(s) offered, ${report.files.filter((f) => f.skipped).length} already in ${outDir} — ${where}${pending}`);
         return report.files.length ? ExitCode.OK : ExitCode.NOTHING_TO_DO;
       }
       const fetched = report.files.filter((f) => !f.skipped).length;
       const skipped = report.files.length - fetched;
       if (report.failures.length) {
-        ctx.out.summary(`labup download: ${fetched} downloaded, ${skipped} already here, ${report.failures.length} failed (${where})${pending}`);
+        ctx.out.summary(`labup download: ${fetched} downloaded, ${skipped} already here, ${report.failures.length} failed — ${where}${pending}`);
         return report.failures[0]!.exitCode;
       }
       if (fetched === 0) {
         ctx.out.summary(
           report.files.length
-            ? `labup download: nothing new (${skipped} already downloaded in ${outDir}; ${where})${pending}`
-            : `labup download: no files offered for these criteria (default: provided within 7 days)${pending}`,
+            ? `labup download: nothing new (${skipped} already downloaded in ${outDir}) — ${where}${pending}`
+            : `labup download: no files offered for these criteria (default: provided within 7 days; files are kept two weeks, older ones need labup download --request-resend 收件序號)${pending}`,
         );
         return ExitCode.NOTHING_TO_DO;
       }
       const pw = encrypted ? ' The ZIPs’ password is the national ID of the user who signed in, first letter uppercase.' : '';
-      ctx.out.summary(`labup download: ${fetched} file(s) written to ${outDir}${skipped ? `, ${skipped} already there` : ''} (${where})${pending}.${pw}`);
+      ctx.out.summary(`labup download: ${fetched} file(s) written to ${outDir}${skipped ? `, ${skipped} already there` : ''} — ${where}${pending}.${pw}`);
       return ExitCode.OK;
     }),
   );

@@ -30,8 +30,9 @@ export function register(program: Command, wrap: Wrap): void {
     .summary('公告事項: the job’s announcements (newest first) and their attachments, e.g. the user manual')
     .description(
       'The announcements the portal shows on entering 現行作業區, newest 公告日期 first, each with its ' +
-        'attachments (the user manual and other documents). `labup notices` lists them; `labup notices ' +
-        'get ID` downloads a notice’s attachments. No card is needed: notices are public.',
+        'attachments (the user manual and other documents). `labup notices [--since DATE] [--page N] ' +
+        '[--page-size N] [--sort FIELD]` lists them (see labup notices list --help); `labup notices get ID` ' +
+        'downloads a notice’s attachments. No card is needed: notices are public.',
     );
 
   const list = notices
@@ -66,7 +67,7 @@ export function register(program: Command, wrap: Wrap): void {
         ctx.out.info(describePage(report.paging) + (report.paging.totalPages > report.paging.page ? ` — --page ${report.paging.page + 1} for more` : ''));
       }
       if (report.notices.length === 0) {
-        ctx.out.summary(report.paging.total ? `labup notices: nothing on page ${report.paging.page} (${describePage(report.paging)})` : `labup notices: no announcements${opts.since ? ` since ${opts.since}` : ''}`);
+        ctx.out.summary(report.paging.total ? `labup notices: nothing on page ${report.paging.page} — ${describePage(report.paging)}` : `labup notices: no announcements${opts.since ? ` since ${opts.since}` : ''}`);
         return ExitCode.NOTHING_TO_DO;
       }
       return ExitCode.OK;

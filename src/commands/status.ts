@@ -90,7 +90,7 @@ export function register(program: Command, wrap: Wrap): void {
       const { checking, passed, failed } = report.counts;
       if (report.receipts.length === 0) {
         if (report.paging.total > 0) {
-          ctx.out.summary(`labup status: nothing on page ${report.paging.page} (${describePage(report.paging)})`);
+          ctx.out.summary(`labup status: nothing on page ${report.paging.page} — ${describePage(report.paging)}`);
           return ExitCode.NOTHING_TO_DO;
         }
         ctx.out.summary('labup status: no uploads found (the default is uploads made today or yesterday; use --from/--to for others)');
@@ -98,7 +98,7 @@ export function register(program: Command, wrap: Wrap): void {
       }
       const parts = [passed && `${passed} 檢核正確`, failed && `${failed} 檢核錯誤`, checking && `${checking} 檢核中`].filter(Boolean).join(', ');
       const tail = failed ? ' — download the check files: labup download' + (portal.sandbox ? ' --sandbox' : '') : checking ? (report.timedOut ? ' — still 檢核中 at the timeout; the state is journaled, ask again later' : ' — not final yet (--wait waits)') : '';
-      const more = report.paging.totalPages > report.paging.page ? ` (${describePage(report.paging)}; --page ${report.paging.page + 1} for more)` : '';
+      const more = report.paging.totalPages > report.paging.page ? ` — ${describePage(report.paging)}, --page ${report.paging.page + 1} for more` : '';
       ctx.out.summary(`labup status: ${parts}${tail}${more}`);
       if (failed) return ExitCode.INVALID;
       if (checking) return ExitCode.PENDING;

@@ -69,7 +69,7 @@ describe('query conventions: labup status and labup download listings', () => {
     const human = await run(['status', '--page-size', '2', '--page', '2']);
     expect(human.stdout.trim().split('\n')).toHaveLength(3);
     expect(human.stderr).toContain('page 2 of 3 (total 5)');
-    expect(human.stderr).toMatch(/labup status: 2 檢核正確 \(page 2 of 3 \(total 5\); --page 3 for more\)/);
+    expect(human.stderr).toContain('labup status: 2 檢核正確 — page 2 of 3 (total 5), --page 3 for more');
     const past = await run(['status', '--page', '9']);
     expect(past.code).toBe(6);
     expect(past.stderr).toContain('nothing on page 9');
