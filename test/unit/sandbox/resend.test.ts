@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/clock.js';
 import { completeDueResends, fileResendRequest, listResendRequests } from '../../../src/sandbox/resend.js';
-import { openSandboxDb, type Db } from '../../../src/sandbox/state.js';
+import Database from 'better-sqlite3';
+import { migrate } from '../../../src/store/migrate.js';
+import { SANDBOX_MIGRATIONS, openSandboxDb, type Db } from '../../../src/sandbox/state.js';
 import type { Session } from '../../../src/sandbox/auth.js';
 
 const DAY = 86_400_000;
@@ -114,5 +116,37 @@ describe('申請重送 in the sandbox state', () => {
     clock.advance(6000);
     completeDueResends(db, clock, RETENTION);
     expect(listResendRequests(db, me.institutionCode, new URLSearchParams()).items[0]).toMatchObject({ status: 'failed', statusText: '重送失敗', failure: 'the check file is no longer kept', fileId: null });
+  });
+});
+
+describe('upgrading a sandbox made before 申請重送 (schema version 1)', () => {
+  it('is safe when two processes open the folder at once: the second sees the step applied and skips it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labup-upgrade-'));
+    const file = join(dir, 'sandbox.db');
+    try {
+      // given a version-1 sandbox
+      const v1 = new Database(file);
+      migrate(v1, SANDBOX_MIGRATIONS.slice(0, 1), file);
+      v1.close();
+      // and a process that read version 1 just before another upgraded the file
+      const late = new Database(file);
+      let reads = 0;
+      const stale = new Proxy(late, {
+        get(target, key) {
+          if (key === 'pragma') return (sql: string, o?: { simple?: boolean }) => (sql === 'user_version' && reads++ === 0 ? 1 : target.pragma(sql, o));
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const first = openSandboxDb(file);
+      first.close();
+      // when the late one migrates, it neither fails nor applies the step twice
+      expect(migrate(stale, SANDBOX_MIGRATIONS, file)).toEqual({ from: 1, to: 2 });
+      expect(late.pragma('user_version', { simple: true })).toBe(2);
+      expect(late.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'resend_requests'").get()).toEqual({ n: 1 });
+      late.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
