@@ -57,8 +57,9 @@ export function register(program: Command, wrap: Wrap): void {
       } else {
         report.notices.forEach((n, i) => {
           if (i) ctx.out.result('');
-          ctx.out.result(`[${n.id}] ${n.publishedDate}  ${n.title}`);
-          for (const line of n.body.split(/\r?\n/)) ctx.out.result(`    ${line}`);
+          // Notices are public, but whatever an admin typed into one is masked like any human output.
+          ctx.out.result(ctx.out.mask(`[${n.id}] ${n.publishedDate}  ${n.title}`));
+          for (const line of n.body.split(/\r?\n/)) ctx.out.result(ctx.out.mask(`    ${line}`));
           if (n.attachments.length) {
             ctx.out.result(`    附件: ${n.attachments.map((a) => `${a.name} (${size(a.size)})`).join(', ')}`);
             ctx.out.result(`    → labup notices get ${n.id}`);
