@@ -13,5 +13,7 @@ import * as explain from '../commands/explain.js';
 import * as card from '../commands/card.js';
 import * as sandbox from '../commands/sandbox.js';
 import * as config from '../commands/config.js';
+import * as notices from '../commands/notices.js';
+import * as contact from '../commands/contact.js';
 
-export const COMMANDS: CommandModule[] = [validate, pack, upload, status, download, decrypt, explain, card, sandbox, config];
+export const COMMANDS: CommandModule[] = [validate, pack, upload, status, download, decrypt, explain, notices, contact, card, sandbox, config];
