@@ -87,16 +87,29 @@ export function register(program: Command, wrap: Wrap): void {
     )
     .option('--data <dir>', 'the sandbox’s data folder (default LABUP_HOME/sandbox)')
     .option('--force', 'issue the CA, the card and demo.json again')
-    // `--pkcs11 URI` (generating the demo card's key on a PKCS#11 token) plugs in here: it passes a
-    // CardProvisioner from card/pkcs11-provision.ts to initSandbox({ provisioner }).
+    .option('--pkcs11 <uri>', 'issue the demo card onto this PKCS#11 token (key generated on the token), e.g. pkcs11:token=HCA?module-path=/usr/lib/softhsm/libsofthsm2.so; PIN from pin-source= in the URI, config pinSource, or a prompt')
+    .option('--replace', 'with --pkcs11: replace objects already on the token at CKA_ID 0 and 1')
     .action(
-      wrap(async (ctx, opts: { data?: string; force?: boolean }) => {
+      wrap(async (ctx, opts: { data?: string; force?: boolean; pkcs11?: string; replace?: boolean }) => {
         const { initSandbox } = await import('../sandbox/setup.js');
+        let provisioner;
+        if (opts.pkcs11) {
+          const { pkcs11Provisioner } = await import('../sandbox/pkcs11-provisioner.js');
+          const { parseSecretSource } = await import('../secrets.js');
+          const configured = ctx.config().values.pinSource;
+          provisioner = pkcs11Provisioner({
+            uri: opts.pkcs11,
+            env: ctx.env,
+            prompter: ctx.prompter,
+            ...(configured ? { pinSource: parseSecretSource(configured) } : {}),
+            ...(opts.replace ? { replace: true } : {}),
+          });
+        }
         const { defaultSandboxDir } = await import('../transport/connect.js');
         // `labup sandbox init --data DIR`: commander hands --data to the parent command, which has one too.
         const data = opts.data ?? (sandbox.opts() as { data?: string }).data;
         const dataDir = resolve(ctx.cwd, data ?? defaultSandboxDir(ctx.env));
-        const r = await initSandbox({ dataDir, clock: ctx.clock, force: opts.force === true });
+        const r = await initSandbox({ dataDir, clock: ctx.clock, force: opts.force === true || opts.pkcs11 !== undefined, ...(provisioner ? { provisioner } : {}) });
         if (ctx.globals.json) {
           ctx.out.resultJson({ created: r.created, dataDir: r.dataDir, demo: demoJson(r.demo, ctx.globals.showIds) });
         } else {
