@@ -86,6 +86,7 @@ export function register(program: Command, wrap: Wrap): void {
       const { runDaily } = await import('../daily/daily.js');
       const { summaryLines, summaryLine } = await import('../daily/summary.js');
       const { dailySettings } = await import('../daily/settings.js');
+      const { explainCheckFile } = await import('../daily/explain-step.js');
       const { userIdAsker } = await import('../archive/user-id.js');
       const { dataHome } = await import('../paths.js');
       const resolved = ctx.config(
@@ -141,6 +142,7 @@ export function register(program: Command, wrap: Wrap): void {
           return userIdAsker({ env: ctx.env, userIdSource: cfg.userIdSource, prompter: ctx.prompter, host: ctx.out })(retry);
         },
         checkSettings: settings.check,
+        explain: explainCheckFile,
         showIds: ctx.globals.showIds,
       });
       if (ctx.globals.json) ctx.out.resultJson(result);

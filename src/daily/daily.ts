@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type Clock, fromTaipei, taipeiIso } from '../clock.js';
+import { type Clock, fromTaipei, taipeiDisplay, taipeiIso } from '../clock.js';
 import { ExitCode, isLabupError, usageError, type LabupError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
 import { formatRocDate, formatRocSlashed, parseRocDate, taipeiToday, type CalendarDate } from '../format/roc.js';
@@ -272,8 +272,18 @@ function reportName(run: { uploadDate: string; id: number | null }): string {
   return `labup-daily-${run.uploadDate}-${run.id === null ? 'preflight' : `run${run.id}`}.json`;
 }
 
+/** The result's fields in the order a reader looks for them: outcome first, then receipts, errors and the report. */
+function ordered(r: DailyResult): DailyResult {
+  const { ok, exitCode, outcome, receipts, errors, errorCount, errorGroups, report, ...rest } = r;
+  return { ok, exitCode, outcome, receipts, errors, errorCount, errorGroups, report, ...rest };
+}
+
 /** Runs the daily job (see the module's comment). Throws only for usage errors found before the preflight, and for defects. */
 export async function runDaily(o: DailyOptions): Promise<DailyResult> {
+  return ordered(await dailyRun(o));
+}
+
+async function dailyRun(o: DailyOptions): Promise<DailyResult> {
   const clock = o.clock;
   const mono = o.monotonicNow ?? (() => performance.now());
   const t0 = mono();
@@ -381,7 +391,7 @@ export async function runDaily(o: DailyOptions): Promise<DailyResult> {
       }
     }
     if (run && run.state === 'done') {
-      notices.push(`run ${run.id} of these inputs for 上傳日期 ${rocSlashed(run.uploadDate)} already finished ${run.finishedAt ?? ''}: nothing sent or fetched again`.trim());
+      notices.push(`run ${run.id} of these inputs for 上傳日期 ${rocSlashed(run.uploadDate)} already finished${run.finishedAt ? ` at ${taipeiDisplay(new Date(run.finishedAt))}` : ''}: nothing sent or fetched again`);
       return await resultFromRun(o, store, run, { ...base, notices }, { exitCode: run.exitCode ?? ExitCode.OK, outcome: run.outcome ?? 'passed', alreadyDone: true, resumed: false });
     }
     if (dryRun) return await dryRunResult(o, run, plan, packOpts, host, base);
@@ -505,7 +515,7 @@ export async function runDaily(o: DailyOptions): Promise<DailyResult> {
         }
         const zipSha = (await sha256File(p.output!)).sha256;
         run = updateRun(store, runId, { zipPath: p.output, zipSha256: zipSha }, clock);
-        step('pack', 'done', `${p.counts.rows} rows → ${p.counts.hdata} hdata, ${p.counts.rdata} rdata, h16 ${p.h16}: ${p.output}`);
+        step('pack', 'done', `${p.counts.rows} row${p.counts.rows === 1 ? '' : 's'} → ${p.counts.hdata} hdata, ${p.counts.rdata} rdata, h16 ${p.h16}: ${p.output}`);
       }
 
       // ---- upload ------------------------------------------------------------------------------
