@@ -91,7 +91,7 @@ export function summaryLines(r: DailyResult, o: SummaryOptions): string[] {
         printed++;
         const value = e.value !== null && e.value !== '' && !e.message.includes(e.value) ? ` “${e.value}”` : '';
         const who = e.patient ? p.dim(` (${e.patient}${e.orderCode ? `, ${e.orderCode}` : ''})`) : '';
-        lines.push(`    ${formatDailySource(e.source)}  ${p.dim(errorWhere(e))}  ${e.message}${value}${who}`);
+        lines.push(`    ${formatDailySource(e.source ? { ...e.source, file: path(e.source.file) } : null)}  ${p.dim(errorWhere(e))}  ${e.message}${value}${who}`);
       }
       lines.push(`    ${p.cyan('→')} ${g.fix}`);
     }
