@@ -284,4 +284,20 @@ describe('labup daily as a library call', () => {
     expect(again).toMatchObject({ alreadyDone: true, runId: first.runId });
     expect(w.t.sb.admin.counts().submissions).toBe(1);
   });
+
+  it('keeps a finished run’s packed ZIP for two weeks (the portal’s retention), then removes it', async () => {
+    const w = await world();
+    const first = await w.run();
+    const zip = first.zip!.path;
+    expect(zip).toBe(join(w.home, 'runs', String(first.runId), 'TOTFA.zip'));
+    expect(mode(zip)).toBe(0o600);
+    // 13 days later another run leaves it
+    w.t.clock.advance(13 * 86_400_000);
+    await w.run({ inputs: [fixture('daily/header-only.csv')] });
+    expect(existsSync(zip)).toBe(true);
+    // 15 days later it is gone
+    w.t.clock.advance(2 * 86_400_000);
+    await w.run({ inputs: [fixture('daily/header-only.csv')] });
+    expect(existsSync(zip)).toBe(false);
+  });
 });
