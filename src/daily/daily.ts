@@ -655,11 +655,18 @@ async function dailyRun(o: DailyOptions): Promise<DailyResult> {
           notices.push(`labup explain ${checkFile} lists the errors`);
           step('explain', 'skipped', 'no explainer');
         } else {
-          const answer = await explainWithSource(o, run, checkFile, receiptNo, packOpts, showIds, host);
-          errors = answer.errors;
-          errorCount = answer.errorCount;
-          notices.push(...answer.notices);
-          step('explain', 'done', `${answer.errorCount} error(s) in ${checkFile}`);
+          try {
+            const answer = await explainWithSource(o, run, checkFile, receiptNo, packOpts, showIds, host);
+            errors = answer.errors;
+            errorCount = answer.errorCount;
+            notices.push(...answer.notices);
+            step('explain', 'done', `${answer.errorCount} error(s) in ${checkFile}`);
+          } catch (err) {
+            // The upload's outcome stands whether or not its check file can be explained.
+            if (!isLabupError(err)) throw err;
+            notices.push(`the check file could not be explained: [${err.code}] ${err.message}`);
+            step('explain', 'failed', `[${err.code}] ${err.message}`);
+          }
         }
       } else {
         if (errors.length && run.status === 'passed') {

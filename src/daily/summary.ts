@@ -65,6 +65,7 @@ export function summaryLines(r: DailyResult, o: SummaryOptions): string[] {
     const figures = r.counts ? ` — ${plural(r.counts.rows, 'row')} → ${r.counts.hdata} hdata, ${r.counts.rdata} rdata` : '';
     row('inputs', `${r.inputs.map((i) => path(i.file)).join(', ')}${figures}${r.zip?.h16 ? p.dim(` (h16 ${r.zip.h16})`) : ''}`);
   }
+  if (r.warningCount > 0) row('warnings', `${plural(r.warningCount, 'warning')} from pack (labup pack --dry-run lists them)`);
   for (const rc of r.receipts) {
     row('uploaded', `${rc.fileName ?? 'ZIP'} → 收件序號 ${rc.receiptNo}${rc.sentAt ? `, 傳送時間 ${time(rc.sentAt)}` : ''}`);
     const status = rc.statusText ?? '?';

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { usageError } from '../../src/errors.js';
 import { runDaily, type DailyOptions, type DailyResult } from '../../src/daily/daily.js';
 import { explainCheckFile } from '../../src/daily/explain-step.js';
 import { getRun } from '../../src/daily/run-store.js';
@@ -145,6 +146,18 @@ describe('labup daily as a library call', () => {
     expect(w.t.sb.admin.counts().submissions).toBe(1);
   });
 
+  it('after midnight, the run still 檢核中 from yesterday is continued, not uploaded again for today', async () => {
+    const w = await world();
+    const first = await w.run({ waitTimeoutMs: 2000 });
+    expect(first.outcome).toBe('pending');
+    // the next day, the same export
+    w.t.clock.advance(86_400_000);
+    const next = await w.run();
+    expect(next).toMatchObject({ exitCode: 0, outcome: 'passed', runId: first.runId, resumed: true, uploadDate: '115/11/25' });
+    expect(next.notices[0]).toBe('these inputs were already sent for 上傳日期 115/11/25 (收件序號 1151125000001); continuing that run instead of sending them again');
+    expect(w.t.sb.admin.counts().submissions).toBe(1);
+  });
+
   it('sends the ZIP it packed again when the portal’s answer was lost: the same 收件序號, one submission', async () => {
     const w = await world({ retries: 2 });
     // given a portal that takes the upload and drops the connection before answering
@@ -189,6 +202,19 @@ describe('labup daily as a library call', () => {
     expect(r).toMatchObject({ exitCode: 1, outcome: 'failed', errorCount: 1 });
     expect(r.errors[0]).toMatchObject({ origin: 'portal', group: '28', finding: 'INSTITUTION_MISMATCH', field: 'h2', value: '3501299999', orderCode: '09005C', source: { line: 2, column: 2, columnName: 'h2' } });
     expect(r.errorGroups).toEqual([expect.objectContaining({ code: '28', title: '醫事機構代碼錯誤', count: 1 })]);
+  });
+
+  it('a check file that cannot be explained leaves the outcome as it is (檢核錯誤, exit 1), with a notice', async () => {
+    const w = await world();
+    const r = await w.run({
+      inputs: [fixture('daily/other-institution.csv')],
+      explain: async () => {
+        throw usageError('EXPLAIN_NOT_CHECK_FILE', 'not a check file');
+      },
+    });
+    expect(r).toMatchObject({ exitCode: 1, outcome: 'failed', errors: [], errorCount: 1 });
+    expect(r.notices).toContain('the check file could not be explained: [EXPLAIN_NOT_CHECK_FILE] not a check file');
+    expect(r.steps.find((s) => s.step === 'explain')).toMatchObject({ state: 'failed' });
   });
 
   it('nothing to do: an export without data rows sends nothing (exit 6)', async () => {

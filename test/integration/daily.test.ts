@@ -127,6 +127,16 @@ describe('labup daily (the real binary)', () => {
     expect(lastLine(r.stderr)).toMatch(/— 檢核正確$/);
   });
 
+  it('with encrypted downloads, the sandbox’s check file arrives as an encrypted ZIP and is decrypted with the demo user’s ID', async () => {
+    const { cwd, env } = place();
+    const r = await labup(['daily', fixture('daily/lab-results.csv'), '--sandbox', '--encrypted'], { cwd, env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('file      downloads/1300_1151125000001.zip → downloads/1300_1151125000001.msg.txt');
+    expect(statSync(join(cwd, 'downloads/1300_1151125000001.zip')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(cwd, 'downloads/1300_1151125000001.msg.txt')).includes(Buffer.from('1151125000001'))).toBe(true);
+    expect(lastLine(r.stderr)).toMatch(/downloads\/1300_1151125000001\.msg\.txt — 檢核正確$/);
+  });
+
   it('nothing to do: an export without data rows exits 6', async () => {
     const { cwd, env } = place();
     const r = await labup(['daily', fixture('daily/header-only.csv'), '--sandbox'], { cwd, env });
