@@ -15,5 +15,7 @@ import * as sandbox from '../commands/sandbox.js';
 import * as config from '../commands/config.js';
 import * as notices from '../commands/notices.js';
 import * as contact from '../commands/contact.js';
+import * as daily from '../commands/daily.js';
+import * as history from '../commands/history.js';
 
-export const COMMANDS: CommandModule[] = [validate, pack, upload, status, download, decrypt, explain, notices, contact, card, sandbox, config];
+export const COMMANDS: CommandModule[] = [daily, validate, pack, upload, status, download, decrypt, explain, history, notices, contact, card, sandbox, config];

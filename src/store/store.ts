@@ -70,6 +70,55 @@ export const STORE_MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'reserved for entry drafts (labup entry)',
+    up() {
+      // The drafts of `labup entry` take this step; until they do, it adds nothing.
+    },
+  },
+  {
+    version: 4,
+    description: 'daily runs (labup daily): steps, outcome, reports; the history',
+    up(db) {
+      db.exec(`
+        CREATE TABLE runs (
+          id INTEGER PRIMARY KEY,
+          run_key TEXT NOT NULL,
+          inputs_key TEXT NOT NULL,
+          portal TEXT NOT NULL,
+          upload_date TEXT NOT NULL,
+          inputs TEXT NOT NULL,
+          options TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('running', 'stopped', 'done', 'abandoned')),
+          step TEXT,
+          outcome TEXT,
+          zip_path TEXT,
+          zip_sha256 TEXT,
+          h16 TEXT,
+          counts TEXT,
+          receipt_no TEXT,
+          status TEXT CHECK (status IN ('checking', 'passed', 'failed')),
+          status_text TEXT,
+          error_count INTEGER,
+          files TEXT NOT NULL DEFAULT '[]',
+          steps TEXT NOT NULL DEFAULT '[]',
+          exit_code INTEGER,
+          failure TEXT,
+          report_path TEXT,
+          starts INTEGER NOT NULL DEFAULT 0,
+          pid INTEGER,
+          started_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          finished_at TEXT
+        );
+        CREATE INDEX runs_key ON runs (run_key);
+        CREATE INDEX runs_inputs ON runs (inputs_key);
+        CREATE INDEX runs_upload_date ON runs (upload_date);
+        CREATE INDEX runs_receipt ON runs (portal, receipt_no);
+      `);
+    },
+  },
 ];
 
 export interface OpenStoreOptions {
