@@ -16,6 +16,8 @@ import { basename, join, resolve } from 'node:path';
 import { type Clock, fromTaipei, taipeiDisplay, taipeiIso } from '../clock.js';
 import { ExitCode, isLabupError, usageError, type LabupError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
+import type { Env } from '../paths.js';
+import type { LabupConfig } from '../config/config.js';
 import { formatRocDate, formatRocSlashed, parseRocDate, taipeiToday, type CalendarDate } from '../format/roc.js';
 import { resolveUploadDate, uploadDateAllowed } from '../validate.js';
 import { pack, resolveUploadTime, type PackOptions } from '../pack/pack.js';
@@ -128,6 +130,12 @@ export interface DailyOptions {
   explain?: DailyExplainer;
   /** Checks the timing settings for the preflight (throws a config error); default: nothing to check. */
   checkSettings?: () => string;
+  /** The resolved settings: the preflight's card checks read `card` (default: none, the card checks are skipped). */
+  config?: LabupConfig;
+  /** The built-in sandbox is the portal (its demo card needs no module). */
+  sandbox?: boolean;
+  /** Environment for the card module's search (LABUP_PKCS11_MODULE). */
+  env?: Env;
   /** Further preflight checks, run after the daily ones. */
   extraChecks?: ReadonlyArray<PreflightCheck<DailyPreflightContext>>;
   showIds?: boolean;
@@ -321,10 +329,18 @@ async function dailyRun(o: DailyOptions): Promise<DailyResult> {
       cwd: o.cwd,
       downloadDir: o.downloadDir,
       dryRun,
+      create: !dryRun,
       clock,
+      env: o.env ?? {},
+      host,
+      home: o.home,
+      sandbox: o.sandbox === true,
+      config: o.config ?? {},
       checkSettings: o.checkSettings ?? (() => 'settings read'),
       openStore: o.openStore,
       connect: o.connect,
+      // The card the sign-in will use, opened early for the certificate check.
+      card: async () => (pctx.connection ??= await o.connect()).card?.(),
     };
     const pre = await runPreflight([...DAILY_CHECKS, ...(o.extraChecks ?? [])], pctx, host);
     const base = {
@@ -535,8 +551,9 @@ async function dailyRun(o: DailyOptions): Promise<DailyResult> {
           });
         }
         run = updateRun(store, runId, { receiptNo: up.receiptNo, status: up.status, statusText: up.statusText }, clock);
-        if (up.replayed) notices.push(`the portal already had this ZIP for 上傳日期 ${up.uploadDate}: same 收件序號 ${up.receiptNo}, nothing sent twice`);
-        step('upload', 'done', `收件序號 ${up.receiptNo}${up.replayed ? ' (the portal already had it)' : ''}, ${up.statusText}`);
+        if (up.adopted) notices.push(`the answer to the upload was lost; the portal had received this ZIP for 上傳日期 ${up.uploadDate} (收件序號 ${up.receiptNo}, found by its content hash): adopted, nothing sent twice`);
+        else if (up.replayed) notices.push(`the portal already had this ZIP for 上傳日期 ${up.uploadDate}: same 收件序號 ${up.receiptNo}, nothing sent twice`);
+        step('upload', 'done', `收件序號 ${up.receiptNo}${up.adopted ? ' (adopted: the answer was lost, the portal had it)' : up.replayed ? ' (the portal already had it)' : ''}, ${up.statusText}`);
       }
       const receiptNo = run.receiptNo!;
 

@@ -119,6 +119,13 @@ export const STORE_MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'how each submission was confirmed (the portal’s answer, a replay, or adopted after a lost answer)',
+    up(db) {
+      db.exec(`ALTER TABLE submissions ADD COLUMN confirmed_by TEXT CHECK (confirmed_by IN ('answer', 'replay', 'adopted'))`);
+    },
+  },
 ];
 
 export interface OpenStoreOptions {
