@@ -4,7 +4,7 @@
  * each; `labup daily` runs the same ones (with its own inputs and the sign-in) before it packs
  * anything, and stops at the first failure — before uploading.
  */
-import { access, constants, mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { taipeiIso, type Clock } from '../clock.js';
@@ -118,6 +118,9 @@ export interface CheckContext {
   config: LabupConfig;
   /** A card URI must be configured (doctor); a library caller's connection may bring its own card. */
   cardRequired?: boolean;
+  /** Where the card module is looked for (tests: another platform, a fake file system). */
+  platform?: NodeJS.Platform;
+  fileExists?: (path: string) => boolean;
   /** Checks the settings (throws a config error naming the bad one); describes them. */
   checkSettings(): string;
   /** Opens the journal (with `create`). */
@@ -182,8 +185,12 @@ export const CHECK = {
       if (!ctx.create) {
         const at = await nearestExisting(dir);
         try {
+          if (!(await stat(at)).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
           await access(at, constants.W_OK);
         } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+            throw usageError('DOWNLOAD_DIR_NOT_A_FOLDER', `${at} is a file, not a folder: the download folder ${dir} cannot be made there`, { hint: 'Give another folder (--out, downloadDir in the config, LABUP_DOWNLOAD_DIR).' });
+          }
           throw fileError(err, at, 'write into');
         }
         return at === dir ? dir : `${dir} (does not exist yet; ${at} is writable, the first run creates it)`;
@@ -302,7 +309,13 @@ export const CHECK = {
       if (!isPkcs11(uri)) return { status: 'skipped', message: 'a software token (p12:/pem:) needs no PKCS#11 module' };
       const [{ parsePkcs11Uri }, { resolveModulePath, isHcaModule }] = await Promise.all([import('../card/pkcs11-uri.js'), import('../card/pkcs11-module.js')]);
       const parsed = parsePkcs11Uri(uri);
-      const loc = resolveModulePath({ ...(parsed.modulePath ? { uriModulePath: parsed.modulePath } : {}), ...(parsed.moduleName ? { uriModuleName: parsed.moduleName } : {}), env: ctx.env });
+      const loc = resolveModulePath({
+        ...(parsed.modulePath ? { uriModulePath: parsed.modulePath } : {}),
+        ...(parsed.moduleName ? { uriModuleName: parsed.moduleName } : {}),
+        env: ctx.env,
+        ...(ctx.platform ? { platform: ctx.platform } : {}),
+        ...(ctx.fileExists ? { exists: ctx.fileExists } : {}),
+      });
       return { status: 'ok', message: `${loc.path} (${loc.from === 'default' ? 'found in the default places' : `from ${loc.from}`})${isHcaModule(loc.path) ? ', the HCA card’s module' : ''}`, data: { path: loc.path, from: loc.from } };
     },
   },
