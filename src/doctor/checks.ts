@@ -18,6 +18,7 @@ import { formatRocSlashed, taipeiToday } from '../format/roc.js';
 import type { PortalConnection } from '../transport/connect.js';
 import type { PortalInfo, PortalSession } from '../transport/portal-client.js';
 import type { Card } from '../card/card.js';
+import type { ModuleLoader } from '../card/pkcs11-module.js';
 import type { HttpPortalClient } from '../transport/http-client.js';
 import { describeRoute } from '../transport/proxy.js';
 import { EXPIRY_WARNING_DAYS, summarizeCertificate, type CertificateSummary } from '../card/summary.js';
@@ -121,6 +122,8 @@ export interface CheckContext {
   /** Where the card module is looked for (tests: another platform, a fake file system). */
   platform?: NodeJS.Platform;
   fileExists?: (path: string) => boolean;
+  /** Loads a PKCS#11 module (tests: a module written in JS). */
+  pkcs11Loader?: ModuleLoader;
   /** Checks the settings (throws a config error naming the bad one); describes them. */
   checkSettings(): string;
   /** Opens the journal (with `create`). */
@@ -329,7 +332,14 @@ export const CHECK = {
       if (ctx.sandbox || !uri || !isPkcs11(uri)) return { status: 'skipped', message: 'not a PKCS#11 card' };
       const { listCards } = await import('../card/card-list.js');
       // Public objects only: no PIN is asked for or spent.
-      const list = await listCards({ clock: ctx.clock, card: uri, env: ctx.env, ...(ctx.host ? { host: ctx.host } : {}) });
+      const list = await listCards({
+        clock: ctx.clock,
+        card: uri,
+        env: ctx.env,
+        ...(ctx.host ? { host: ctx.host } : {}),
+        ...(ctx.platform ? { platform: ctx.platform } : {}),
+        ...(ctx.pkcs11Loader ? { loader: ctx.pkcs11Loader } : {}),
+      });
       const slot = list.slots.find((s) => s.token);
       const token = slot?.token;
       if (!slot || !token) throw authError('CARD_NO_TOKEN', `no card in the reader for ${uri.replace(/\?.*$/, '')}`, { hint: 'Insert the card (labup card list shows the readers and tokens the module sees).' });
