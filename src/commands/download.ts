@@ -249,7 +249,7 @@ async function requestResend(ctx: CliContext, opts: DownloadFlags): Promise<numb
 async function resendDryRun(ctx: CliContext, client: PortalClient, receipts: string[]): Promise<number> {
   const { LabupError } = await import('../errors.js');
   const pending = (await client.listResendRequests({ status: 'pending', receiptNos: receipts, pageSize: 100 })).items;
-  const rows: Array<{ receiptNo: string; action: 'request' | 'already-requested' | 'refused'; uploadDate?: string; statusText?: string; code?: string; message?: string }> = [];
+  const rows: Array<{ receiptNo: string; action: 'request' | 'already-requested' | 'refused'; uploadDate?: string; statusText?: string; code?: string; message?: string; exitCode?: number }> = [];
   for (const receiptNo of receipts) {
     if (pending.some((p) => p.receiptNo === receiptNo)) {
       rows.push({ receiptNo, action: 'already-requested' });
@@ -257,10 +257,20 @@ async function resendDryRun(ctx: CliContext, client: PortalClient, receipts: str
     }
     try {
       const s = await client.getSubmission(receiptNo);
+      // What the portal would answer: no check file yet, or one still offered, is refused.
+      if (s.status === 'checking') {
+        rows.push({ receiptNo, action: 'refused', uploadDate: s.uploadDate, statusText: s.statusText, code: 'CHECK_FILE_NOT_READY', message: `${receiptNo} is still 檢核中: there is no check file yet`, exitCode: ExitCode.USAGE });
+        continue;
+      }
+      const offered = (await client.listFiles({ receiptNo, withinDays: 14, pageSize: 1 })).items;
+      if (offered.length) {
+        rows.push({ receiptNo, action: 'refused', uploadDate: s.uploadDate, statusText: s.statusText, code: 'FILE_STILL_AVAILABLE', message: `${offered[0]!.name} is still offered: download it (labup download --receipt ${receiptNo})`, exitCode: ExitCode.USAGE });
+        continue;
+      }
       rows.push({ receiptNo, action: 'request', uploadDate: s.uploadDate, statusText: s.statusText });
     } catch (err) {
       if (!(err instanceof LabupError) || err.kind === 'internal') throw err;
-      rows.push({ receiptNo, action: 'refused', code: err.code, message: err.message });
+      rows.push({ receiptNo, action: 'refused', code: err.code, message: err.message, exitCode: err.exitCode });
     }
   }
   if (ctx.globals.json) ctx.out.resultJson({ dryRun: true, requests: rows });
@@ -276,6 +286,8 @@ async function resendDryRun(ctx: CliContext, client: PortalClient, receipts: str
     }
   }
   const n = rows.filter((r) => r.action === 'request').length;
-  ctx.out.summary(`labup download --request-resend --dry-run: ${n} 申請重送 would be filed; nothing was requested`);
-  return n ? ExitCode.OK : ExitCode.NOTHING_TO_DO;
+  const refused = rows.filter((r) => r.action === 'refused');
+  ctx.out.summary(`labup download --request-resend --dry-run: ${n} 申請重送 would be filed${refused.length ? `, ${refused.length} would be refused` : ''}; nothing was requested`);
+  // As the real request would end: the first refusal's code, else 0 — or 6 when nothing would be filed.
+  return refused.length ? refused[0]!.exitCode! : n ? ExitCode.OK : ExitCode.NOTHING_TO_DO;
 }
