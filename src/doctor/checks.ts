@@ -88,7 +88,7 @@ export async function runChecks<C>(checks: ReadonlyArray<Check<C>>, ctx: C, host
       const a = typeof r === 'string' ? { status: 'ok' as const, message: r } : r;
       out.push({ id: check.id, title: check.title, status: a.status, message: a.message, ...(a.code ? { code: a.code } : {}), ...(a.hint ? { hint: a.hint } : {}), ...(a.data ? { data: a.data } : {}) });
       if (a.status === 'warn') host?.notify({ level: 'warn', code: a.code ?? 'PREFLIGHT_WARN', message: `${check.title}: ${a.message}`, data: { check: check.id, ...(a.hint ? { hint: a.hint } : {}) } });
-      else host?.notify({ level: 'verbose', code: 'PREFLIGHT_OK', message: `preflight ${check.id}: ${a.message}`, data: { check: check.id, status: a.status } });
+      else host?.notify({ level: 'verbose', code: a.status === 'skipped' ? 'PREFLIGHT_SKIPPED' : 'PREFLIGHT_OK', message: `preflight ${check.id}: ${a.message}`, data: { check: check.id, status: a.status } });
     } catch (err) {
       if (!isLabupError(err)) throw err;
       failure ??= err;

@@ -35,7 +35,7 @@ describe('labup doctor (the real binary)', () => {
     const home = join(base, 'home');
     const cwd = join(base, 'work');
     mkdirSync(cwd, { recursive: true });
-    return { home, cwd, env: { ...env, LABUP_HOME: home } };
+    return { home, cwd, env: { ...env, LABUP_HOME: home } as Record<string, string> };
   };
   const doctor = async (args: string[], p: { cwd: string; env: Record<string, string> }, extra: Record<string, string> = {}) => {
     const r = await labup(['doctor', '--json', ...args], { cwd: p.cwd, env: { ...p.env, ...extra } });
@@ -109,8 +109,13 @@ describe('labup doctor (the real binary)', () => {
     expect(doc).toMatchObject({ outcome: 'error', runId: null, failure: { step: 'preflight', code: 'CLOCK_SKEW' } });
     expect(doc.preflight.find((c: { id: string }) => c.id === 'clock')).toMatchObject({ status: 'fail' });
     expect(t.sb.admin.counts().submissions).toBe(before);
-    // five minutes ahead: warned, uploaded (then still 檢核中 at the short wait: the sandbox's clock stands still)
-    const warned = await labup(['daily', fixture('daily/lab-results.csv'), '--wait-timeout', '1s'], { cwd: p.cwd, env: { ...p.env, LABUP_NOW: at(5 * 60_000) } });
+    // five minutes ahead: warned, uploaded (then still 檢核中 at the short wait: the sandbox's clock stands still);
+    // the portal and the card given as flags this time
+    const { LABUP_PORTAL: _portal, LABUP_CARD: _card, ...withoutPortal } = p.env;
+    const warned = await labup(['daily', fixture('daily/lab-results.csv'), '--wait-timeout', '1s', '--portal', t.sb.url, '--card', t.sb.demo!.card], {
+      cwd: p.cwd,
+      env: { ...withoutPortal, LABUP_NOW: at(5 * 60_000) },
+    });
     expect(warned.stderr).toContain('warning: clock: this computer’s clock is 5 min 0 s ahead of the portal’s');
     expect(warned.code).toBe(3);
     expect(t.sb.admin.counts().submissions).toBe(before + 1);

@@ -16,7 +16,8 @@ describe('labup history', () => {
     // given: a daily run that passed, one with nothing to send, and a manual upload
     expect((await labup(['daily', fixture('daily/lab-results.csv'), '--sandbox', '-q'], { cwd, env })).code).toBe(0);
     expect((await labup(['daily', fixture('daily/header-only.csv'), '--sandbox', '-q'], { cwd, env })).code).toBe(6);
-    expect((await labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox', '-q'], { cwd, env })).code).toBe(0);
+    // (half a minute later: each command's sandbox starts its clock at LABUP_NOW, so the order by 傳送時間 is fixed)
+    expect((await labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox', '-q'], { cwd, env: { ...env, LABUP_NOW: '2026-11-25T21:00:30+08:00' } })).code).toBe(0);
   });
   afterAll(() => d.remove());
 
@@ -26,8 +27,9 @@ describe('labup history', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^上傳日期 +傳送時間 +收件序號 +處理狀態 +錯誤筆數 +檔案 +來源$/);
     expect(lines.slice(1).map((l) => l.split(/ {2,}/))).toEqual([
-      ['115/11/25', '2026-11-25 21:00:00', '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
-      ['115/11/25', '2026-11-25 21:00:00', '1151125000001', '檢核正確', '0', 'TOTFA.zip', `daily run 1: ${fixture('daily/lab-results.csv')}`],
+      ['115/11/25', '2026-11-25 21:00:30', '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
+      // the daily run's 傳送時間 is its sandbox's: a second or two after it started
+      ['115/11/25', expect.stringMatching(/^2026-11-25 21:00:0\d$/), '1151125000001', '檢核正確', '0', 'TOTFA.zip', `daily run 1: ${fixture('daily/lab-results.csv')}`],
       ['115/11/25', '2026-11-25 21:00:00', '—', '未上傳 (no data rows)', `daily run 2: ${fixture('daily/header-only.csv')}`],
     ]);
     expect(r.stderr.trim()).toBe('labup history: 3 entries for 上傳日期 115/10/27–115/11/25');
