@@ -88,6 +88,22 @@ describe('labup doctor (the real binary)', () => {
     expect(human.stderr.trimEnd()).toBe('labup doctor: 8 ok, 0 warnings, 0 failed, 2 skipped — ready for unattended runs');
   });
 
+  it('checks the profile asked for, and with --sign-in also signs in with the card', async () => {
+    const p = place();
+    writeFileSync(join(p.cwd, 'labup.config.json'), JSON.stringify({ profiles: { night: { downloadDir: 'night-downloads', waitTimeout: '2h' } } }));
+    const r = await doctor(['--profile', 'night', '--sign-in'], p);
+    expect(r.code).toBe(0);
+    expect(r.doc).toMatchObject({ profile: 'night' });
+    expect(check(r.doc, 'config').message).toMatch(/^wait up to 2h.*; profile night; from .*labup\.config\.json$/);
+    expect(check(r.doc, 'download-dir').message).toContain(join(p.cwd, 'night-downloads'));
+    expect(check(r.doc, 'card')).toMatchObject({ status: 'ok', message: 'signed in as A12****789 of 3501200000 labup 示範醫院' });
+    // a profile that breaks the schema fails the configuration check, naming the key (exit 2)
+    writeFileSync(join(p.cwd, 'labup.config.json'), JSON.stringify({ profiles: { night: { waitTimeout: 'soon' } } }));
+    const bad = await doctor(['--profile', 'night'], p);
+    expect(bad.code).toBe(2);
+    expect(check(bad.doc, 'config')).toMatchObject({ status: 'fail', message: expect.stringContaining('waitTimeout') });
+  });
+
   it('a clock ahead of the portal’s: a warning beyond 60 s; a failure when it makes 上傳日期 another day', async () => {
     const p = place();
     // given labup's clock 5 minutes ahead of the sandbox's
