@@ -12,5 +12,6 @@ import * as decrypt from '../commands/decrypt.js';
 import * as card from '../commands/card.js';
 import * as sandbox from '../commands/sandbox.js';
 import * as config from '../commands/config.js';
+import * as entry from '../commands/entry.js';
 
-export const COMMANDS: CommandModule[] = [validate, pack, upload, status, download, decrypt, card, sandbox, config];
+export const COMMANDS: CommandModule[] = [validate, pack, upload, status, download, decrypt, card, sandbox, config, entry];

@@ -70,6 +70,53 @@ export const STORE_MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'single-record entry: drafts and their uploads',
+    up(db) {
+      // A draft is one order (hdata) with its items, as JSON; its status follows the portal:
+      // 暫存 (draft) → uploaded in a batch (收件序號) → 檢核中 / 檢核正確 / 檢核錯誤.
+      db.exec(`
+        CREATE TABLE entry_uploads (
+          id INTEGER PRIMARY KEY,
+          portal TEXT NOT NULL,
+          draft_ids TEXT NOT NULL,
+          fingerprint TEXT NOT NULL,
+          h16 TEXT NOT NULL,
+          upload_date TEXT NOT NULL,
+          file TEXT NOT NULL,
+          file_name TEXT NOT NULL,
+          content_sha256 TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('built', 'sent', 'discarded')),
+          receipt_no TEXT,
+          status TEXT CHECK (status IN ('checking', 'passed', 'failed')),
+          error_count INTEGER,
+          checked_at TEXT,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE TABLE drafts (
+          id INTEGER PRIMARY KEY,
+          status TEXT NOT NULL CHECK (status IN ('draft', 'checking', 'passed', 'failed')),
+          record TEXT NOT NULL,
+          error_count INTEGER NOT NULL DEFAULT 0,
+          warning_count INTEGER NOT NULL DEFAULT 0,
+          upload_id INTEGER REFERENCES entry_uploads (id) ON DELETE SET NULL,
+          position INTEGER,
+          portal TEXT,
+          receipt_no TEXT,
+          h16 TEXT,
+          uploaded_at TEXT,
+          checked_at TEXT,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE INDEX drafts_created ON drafts (created_at);
+        CREATE INDEX drafts_status ON drafts (status);
+        CREATE INDEX drafts_receipt ON drafts (portal, receipt_no);
+      `);
+    },
+  },
 ];
 
 export interface OpenStoreOptions {
