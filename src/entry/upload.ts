@@ -15,7 +15,7 @@ import { addDays, taipeiParts, type Clock } from '../clock.js';
 import { LabupError, dataError, fileError, portalError, usageError } from '../errors.js';
 import type { Finding } from '../format/findings.js';
 import { maskIdsInText } from '../format/national-id.js';
-import { formatRocDate, formatRocSlashed, rocTimestamp, taipeiToday } from '../format/roc.js';
+import { formatRocDate, rocTimestamp, taipeiToday } from '../format/roc.js';
 import type { IoHost } from '../io-host.js';
 import { ZipWriter } from '../archive/zip-writer.js';
 import { entryNameFor, nextApiName, placeFile } from '../pack/output-name.js';
@@ -196,7 +196,7 @@ export async function uploadDrafts(o: UploadDraftsOptions): Promise<EntryUploadO
   }
 
   const portal = o.portal;
-  const session = await portal.signIn();
+  const session = await failedAs(() => portal.signIn(), drafts.map((d) => d.id));
   const h2 = institutions[0]!;
   if (h2 !== session.institutionCode) {
     throw dataError('ENTRY_INSTITUTION_MISMATCH', `the drafts carry h2 ${h2 || '(empty)'}, but the card signs in as ${session.institutionCode}: the portal would reject them (檢核錯誤, NHIA 28)`, {
@@ -225,19 +225,8 @@ export async function uploadDrafts(o: UploadDraftsOptions): Promise<EntryUploadO
     o.host?.notify({ level: 'info', code: 'ENTRY_UPLOAD_RESEND', message: `${upload.fileName}: an earlier try did not finish; sending the same file again` });
   }
 
-  let outcome;
-  try {
-    outcome = await uploadZip({ file: upload.file, uploadDate: upload.uploadDate, portal, store, clock, ...(o.host ? { host: o.host } : {}), showIds: o.showIds === true });
-  } catch (err) {
-    if (err instanceof LabupError && err.kind === 'portal') {
-      throw portalError('ENTRY_UPLOAD_FAILED', `${UPLOAD_MESSAGES.failed} — ${maskIdsInText(err.message)}`, {
-        hint: 'Send again (labup entry upload with the same drafts): the same file goes out, and the portal never takes it twice.',
-        details: { cause: err.code, file: upload.fileName, drafts: ids },
-        cause: err,
-      });
-    }
-    throw err;
-  }
+  const file = upload;
+  const outcome = await failedAs(() => uploadZip({ file: file.file, uploadDate: file.uploadDate, portal, store, clock, ...(o.host ? { host: o.host } : {}), showIds: o.showIds === true }), ids, file.fileName);
   if (!outcome.ok) {
     // The drafts were checked one by one; a file-level finding is left (e.g. the upload date).
     const errors = outcome.report.errors;
@@ -269,7 +258,18 @@ export async function uploadDrafts(o: UploadDraftsOptions): Promise<EntryUploadO
   };
 }
 
-/** 上傳日期 `YYY/MM/DD` of an h16. */
-export function uploadDateOf(h16: string): string {
-  return formatRocSlashed({ year: Number(h16.slice(0, 3)) + 1911, month: Number(h16.slice(3, 5)), day: Number(h16.slice(5, 7)) });
+/** A portal or network failure (after the client's retries) is the portal's 資料上傳失敗 (exit 5). */
+async function failedAs<T>(step: () => Promise<T>, drafts: number[], fileName?: string): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof LabupError && err.kind === 'portal') {
+      throw portalError('ENTRY_UPLOAD_FAILED', `${UPLOAD_MESSAGES.failed} — ${maskIdsInText(err.message)}`, {
+        hint: 'Send again (labup entry upload with the same drafts): the same file goes out, and the portal never takes it twice.',
+        details: { cause: err.code, drafts, ...(fileName ? { file: fileName } : {}) },
+        cause: err,
+      });
+    }
+    throw err;
+  }
 }
