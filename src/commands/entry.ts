@@ -65,7 +65,7 @@ function addListOptions(cmd: Command): Command {
     .option('--to <date>', '資料建立日期 to (default today)')
     .option('--page <n>', 'page to show (default 1)')
     .option('--page-size <n>', 'records per page (default 20)')
-    .option('--sort <field>', 'sort by id, created, updated, h4, h5, h15, receipt or status; prefix - for descending (default -created)');
+    .option('--sort <field>', 'sort by id, created, updated, h4, h5, h15, receipt or status; prefix - descending, + ascending (default: entry query newest first, entry list by number)');
 }
 
 /** The institution for h2: --hosp, else `institution` from the config. */
@@ -219,13 +219,13 @@ export function register(program: Command, wrap: Wrap): void {
   addListOptions(
     entry
       .command('list')
-      .summary('list drafts (all dates unless --from/--to), IDs masked')
+      .summary('list drafts (all dates unless --from/--to, by number), IDs masked')
       .description('Lists the drafts kept here, whatever their date unless --from/--to, with the portal’s columns. Nothing is asked of the portal (labup entry query refreshes 資料處理狀態).\n\nExit codes: 0, 2 usage.'),
   ).action(
     wrap(async (ctx, opts: ListFlags) => {
       const { queryDrafts, listingCells, LISTING_HEADINGS } = await import('../entry/listing.js');
       const store = openStoreFromCli(ctx);
-      const res = queryDrafts(store, { ...opts, defaultDays: opts.from || opts.to ? 2 : null, showIds: ctx.globals.showIds }, ctx.clock);
+      const res = queryDrafts(store, { ...opts, defaultDays: opts.from || opts.to ? 2 : null, defaultSort: { sort: 'id', order: 'asc' }, showIds: ctx.globals.showIds }, ctx.clock);
       if (ctx.globals.json) ctx.out.resultJson(res);
       else renderListing(ctx, res, listingCells, LISTING_HEADINGS);
       return ExitCode.OK;

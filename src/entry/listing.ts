@@ -152,6 +152,8 @@ export interface DraftQuery {
   page?: string | number;
   pageSize?: string | number;
   sort?: string;
+  /** The order without `sort` (default newest first, as the portal lists). */
+  defaultSort?: { sort: keyof DraftSummary; order: 'asc' | 'desc' };
   showIds?: boolean;
 }
 
@@ -172,7 +174,7 @@ export function queryDrafts(store: Store, q: DraftQuery, clock: Clock): DraftQue
   const statuses = parseStatusFilter(q.status);
   const days = q.defaultDays === undefined ? 2 : q.defaultDays;
   const range = q.from !== undefined || q.to !== undefined || days !== null ? parseDateRange(q.from, q.to, days ?? 2, clock) : null;
-  const req = parsePageRequest({ ...(q.page !== undefined ? { page: q.page } : {}), ...(q.pageSize !== undefined ? { pageSize: q.pageSize } : {}), ...(q.sort !== undefined ? { sort: q.sort } : {}) }, SORT_FIELDS as Record<string, string>, {
+  const req = parsePageRequest({ ...(q.page !== undefined ? { page: q.page } : {}), ...(q.pageSize !== undefined ? { pageSize: q.pageSize } : {}), ...(q.sort !== undefined ? { sort: q.sort } : {}) }, SORT_FIELDS as Record<string, string>, q.defaultSort ?? {
     sort: 'createdAt',
     order: 'desc',
   });

@@ -75,10 +75,11 @@ export const STORE_MIGRATIONS: Migration[] = [
     description: 'single-record entry: drafts and their uploads',
     up(db) {
       // A draft is one order (hdata) with its items, as JSON; its status follows the portal:
-      // 暫存 (draft) → uploaded in a batch (收件序號) → 檢核中 / 檢核正確 / 檢核錯誤.
+      // 暫存 (draft) → uploaded in a batch (收件序號) → 檢核中 / 檢核正確 / 檢核錯誤. Draft numbers are
+      // never reused (AUTOINCREMENT): a script holding one never reaches another record.
       db.exec(`
         CREATE TABLE entry_uploads (
-          id INTEGER PRIMARY KEY,
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
           portal TEXT NOT NULL,
           draft_ids TEXT NOT NULL,
           fingerprint TEXT NOT NULL,
@@ -96,7 +97,7 @@ export const STORE_MIGRATIONS: Migration[] = [
           updated_at TEXT NOT NULL
         );
         CREATE TABLE drafts (
-          id INTEGER PRIMARY KEY,
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
           status TEXT NOT NULL CHECK (status IN ('draft', 'checking', 'passed', 'failed')),
           record TEXT NOT NULL,
           error_count INTEGER NOT NULL DEFAULT 0,
