@@ -310,7 +310,7 @@ export class EntrySession {
 
   private async newCase(state: FormState): Promise<FormState> {
     this.print('');
-    this.print('── 新增案件 new record: 紅色 * 為必要輸入欄位 (* required); Enter 採用預設值 (takes the default), 空白時按 Backspace 清除預設 (Backspace on an empty answer drops it) ──');
+    this.print('── 新增案件 new record: * 為必要輸入欄位 (* required); Enter 採用預設值 (takes the default), 空白時按 Backspace 清除預設 (Backspace on an empty answer drops it) ──');
     let rec = await this.fillHeader(state.record);
     rec = await this.fillItem(rec, 1);
     return { record: rec, draftId: null, saved: false };
