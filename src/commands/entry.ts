@@ -140,7 +140,7 @@ async function readInput(ctx: CliContext, file: string | undefined): Promise<{ t
 }
 
 function renderView(ctx: CliContext, v: DraftView): void {
-  const head = `#${v.id}  ${v.statusText}${v.receiptNo ? `  收件序號 ${v.receiptNo}` : ''}${v.h16 ? `  h16 ${v.h16}` : ''}${v.editable ? '' : '  (read-only)'}`;
+  const head = `#${v.id}  ${v.statusText}${v.receiptNo ? `  收件序號 ${v.receiptNo} (hdata ${v.position})` : ''}${v.h16 ? `  h16 ${v.h16}` : ''}${v.editable ? '' : '  (read-only)'}`;
   ctx.out.result(head);
   const { items, ...header } = v.order as Record<string, unknown> & { items: Array<Record<string, string>> };
   for (const [id, value] of Object.entries(header)) ctx.out.result(`  ${id} ${fieldName(id)}: ${String(value)}`);

@@ -88,6 +88,8 @@ export interface DraftView {
   /** Can be edited (暫存, 檢核錯誤); 檢核中 and 檢核正確 are read-only. */
   editable: boolean;
   receiptNo: string | null;
+  /** Its hdata number in the uploaded file (the check file's `hdata` column names it). */
+  position: number | null;
   h16: string | null;
   uploadedAt: string | null;
   checkedAt: string | null;
@@ -110,6 +112,7 @@ export function viewDraft(d: Draft, o: SaveOptions): DraftView {
     statusText: d.statusText,
     editable: isEditable(d),
     receiptNo: d.receiptNo,
+    position: d.receiptNo ? d.position : null,
     h16: d.h16,
     uploadedAt: d.uploadedAt,
     checkedAt: d.checkedAt,

@@ -220,11 +220,20 @@ export function applyAnswer(rec: DailyRecord, id: FieldId, item: number | null, 
   return c;
 }
 
+/**
+ * Errors that concern this field together with another one already answered (h1 and h15, h4 and
+ * h20, the newborn's age and the visit): shown at once, but the answer is taken, since the fix may
+ * be in the other field (編輯表頭欄位); 暫存 lists them again and they block upload.
+ */
+export const CROSS_FIELD_CODES: ReadonlySet<string> = new Set(['ORDER_REPORT_TYPE', 'EXEC_MONTH_MISMATCH', 'NEWBORN_AGE', 'NEWBORN_DATE_REQUIRED', 'NEWBORN_MARK_REQUIRED']);
+
 export interface AnswerCheck {
   /** The answer as stored (normalised). */
   value: string;
-  /** Errors on this field: the answer is refused. */
+  /** Errors on this field. */
   errors: Finding[];
+  /** The errors that refuse the answer: all but {@link CROSS_FIELD_CODES}. */
+  blocking: Finding[];
   /** Warnings on this field: shown, the answer is kept. */
   warnings: Finding[];
   /** What the answer changed elsewhere in the record (shown, not blocking). */
@@ -250,7 +259,8 @@ export function checkAnswer(rec: DailyRecord, def: FieldDef, item: number | null
   const seen = new Set([...before.errors, ...before.warnings].map(findingKey));
   const onKeys = new Set(on.map(findingKey));
   const others = [...after.errors, ...after.warnings].filter((f) => !seen.has(findingKey(f)) && !onKeys.has(findingKey(f)) && !MISSING_CODES.has(f.code));
-  return { value, errors: on.filter((f) => f.severity === 'error'), warnings: on.filter((f) => f.severity === 'warning'), others, record };
+  const errors = on.filter((f) => f.severity === 'error');
+  return { value, errors, blocking: errors.filter((f) => !CROSS_FIELD_CODES.has(f.code)), warnings: on.filter((f) => f.severity === 'warning'), others, record };
 }
 
 /** A finding as one line under a prompt: what is wrong and what to do (the field is already named). */

@@ -153,7 +153,7 @@ export class EntrySession {
           ...(q.default !== undefined ? { default: q.default } : {}),
           validate: (value) => {
             const c = checkAnswer(rec, def, item, value, opts);
-            return c.errors.length ? c.errors.map(promptLine).join('\n  ') : true;
+            return c.blocking.length ? c.blocking.map(promptLine).join('\n  ') : true;
           },
         });
       } else if (q.control === 'select') {
@@ -163,7 +163,7 @@ export class EntrySession {
             message: `${q.message} — 其他報告序號 another number`,
             validate: (value) => {
               const c = checkAnswer(rec, def, item, value, opts);
-              return c.errors.length ? c.errors.map(promptLine).join('\n  ') : true;
+              return c.blocking.length ? c.blocking.map(promptLine).join('\n  ') : true;
             },
           });
         }
@@ -173,12 +173,12 @@ export class EntrySession {
         raw = chosen.join('');
       }
       const c = checkAnswer(rec, def, item, raw, opts);
-      if (c.errors.length) {
+      if (c.blocking.length) {
         // Select lists cannot be refused while shown: say why, and ask again.
-        this.findings(c.errors);
+        this.findings(c.blocking);
         continue;
       }
-      this.findings([...c.warnings, ...c.others]);
+      this.findings([...c.errors, ...c.warnings, ...c.others]);
       if (def.id === 'h15' && c.value) {
         const note = orderNote(c.value);
         if (note) this.print(`  ${note}`);
@@ -398,7 +398,8 @@ export class EntrySession {
     }
     const checks = new Map(candidates.map((d) => [d.id, checkEntry(d.record, { clock: this.o.clock })]));
     const { head, rows } = this.table(candidates);
-    this.print('     ' + head);
+    // The checkbox list draws “❯◯ ” before each row.
+    this.print('   ' + head);
     const ids = await this.o.prompter.checkbox<number>({
       message: '勾選欲上傳資料 choose (space 勾選, a 全選 all, Enter 資料上傳)',
       choices: candidates.map((d, i) => ({ name: rows[i]!, value: d.id, ...(checks.get(d.id)!.ok ? {} : { disabled: `有 ${checks.get(d.id)!.errors.length} 個錯誤 errors` }) })),

@@ -133,6 +133,7 @@ describe('each answer checked at once', () => {
     const wrong = PATIENT.slice(0, 9) + String((Number(PATIENT[9]) + 1) % 10);
     const c = checkAnswer(empty, def('h9'), null, wrong, o);
     expect(c.errors.map((f) => f.code)).toEqual(['PERSON_ID_CHECKSUM']);
+    expect(c.blocking).toEqual(c.errors);
     expect(promptLine(c.errors[0]!)).toBe('身分證號或居留證號檢查碼錯誤 — ID checksum does not match → Check the ID against the patient’s card; a typo changes the checksum.');
     // the value shown is masked
     expect(c.errors[0]!.value).toBe(wrong.slice(0, 3) + '****' + wrong.slice(-3));
@@ -159,6 +160,8 @@ describe('each answer checked at once', () => {
     const rec = labRecord();
     const c = checkAnswer({ ...rec, header: { ...rec.header, h15: undefined } }, def('h15'), null, '32001C', o);
     expect(c.errors.map((f) => f.code)).toEqual(['ORDER_REPORT_TYPE']);
+    // shown at once, but the answer is taken: the fix may be h1 (編輯表頭欄位)
+    expect(c.blocking).toEqual([]);
     const unit = checkAnswer(rec, def('r5'), 1, 'mmol/L', o);
     expect(unit.errors.map((f) => f.code).concat(unit.warnings.map((f) => f.code))).toContain('ITEM_UNIT_GUIDE');
   });
