@@ -6,6 +6,7 @@ import type { CliContext, Wrap } from '../cli/main.js';
 import { taipeiDisplay } from '../clock.js';
 import { ExitCode, fileError, usageError } from '../errors.js';
 import { FIELD_BY_ID } from '../format/fields.js';
+import { DEMO_INSTITUTION } from '../format/synthetic.js';
 import type { Finding } from '../format/findings.js';
 import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 import type { PortalConnection } from '../transport/connect.js';
@@ -68,9 +69,10 @@ function addListOptions(cmd: Command): Command {
     .option('--sort <field>', 'sort by id, created, updated, h4, h5, h15, receipt or status; prefix - descending, + ascending (default: entry query newest first, entry list by number)');
 }
 
-/** The institution for h2: --hosp, else `institution` from the config. */
-function institutionOf(ctx: CliContext, hosp: string | undefined): string | undefined {
-  return ctx.config(hosp ? { institution: hosp } : {}, { institution: '--hosp' }).values.institution;
+/** The institution for h2: --hosp, else `institution` from the config, else with --sandbox its demo institution. */
+function institutionOf(ctx: CliContext, flags: EntryFlags): string | undefined {
+  const configured = ctx.config(flags.hosp ? { institution: flags.hosp } : {}, { institution: '--hosp' }).values.institution;
+  return configured ?? (flags.sandbox ? DEMO_INSTITUTION : undefined);
 }
 
 function noTerminal(what: string, scripted: string) {
@@ -92,7 +94,7 @@ function lazyPortal(ctx: CliContext, flags: PortalFlags): () => Promise<PortalCo
 async function session(ctx: CliContext, store: Store, flags: EntryFlags, start: EntryStart): Promise<number> {
   const { EntrySession } = await import('../entry/interactive.js');
   const { entryOutbox } = await import('../entry/upload.js');
-  const institution = institutionOf(ctx, flags.hosp);
+  const institution = institutionOf(ctx, flags);
   const s = new EntrySession({
     store,
     prompter: ctx.prompter,
@@ -189,7 +191,7 @@ export function register(program: Command, wrap: Wrap): void {
         'Exit codes: 0 saved, 1 saved but with errors (they block upload), 2 usage (bad JSON, no terminal).',
     )
     .argument('[file]', 'with --json: the JSON file, or - for standard input')
-    .option('--hosp <code>', '醫事機構代碼 for h2 (default: "institution" from the config)');
+    .option('--hosp <code>', '醫事機構代碼 for h2 (default: "institution" from the config; with --sandbox its demo institution)');
   addPortalOptions(add).action(
     wrap(async (ctx, file: string | undefined, opts: EntryFlags) => {
       if (!ctx.globals.json) {
@@ -201,7 +203,7 @@ export function register(program: Command, wrap: Wrap): void {
       const { addDrafts } = await import('../entry/entry.js');
       const input = await readInput(ctx, file);
       const store = openStoreFromCli(ctx);
-      const institution = institutionOf(ctx, opts.hosp);
+      const institution = institutionOf(ctx, opts);
       const r = await addDrafts(store, input.text, input.name, { clock: ctx.clock, showIds: ctx.globals.showIds, ...(institution ? { institution } : {}) });
       for (const w of r.warnings) ctx.out.warn(w, 'ENTRY_JSON_WARNING');
       let errors = 0;

@@ -6,7 +6,7 @@
  * validation core.
  */
 import { CODE_LISTS, codeLabel } from '../format/codes.js';
-import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldDef, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
+import { H_FIELDS, R_FIELDS, type FieldDef, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
 import type { Finding } from '../format/findings.js';
 import { orderItems, type ItemSpec } from '../format/item-tables.js';
 import { lookupOrder } from '../format/order-codes.js';
@@ -21,7 +21,6 @@ import {
   toHdata,
   type CheckRecordOptions,
   type DailyRecord,
-  type RecordCheck,
 } from './record.js';
 
 export type Requiredness = 'required' | 'advised' | 'optional';
@@ -276,12 +275,3 @@ export function orderNote(h15: string): string | undefined {
   if (!info) return undefined;
   return `${h15} ${info.name}（${info.table}，報告類別 ${info.reportType} ${codeLabel('h1', info.reportType) ?? ''}）`;
 }
-
-export function fieldDef(id: string): FieldDef {
-  const f = FIELD_BY_ID.get(id);
-  if (!f) throw new Error(`unknown field ${id}`);
-  return f;
-}
-
-/** A record's findings for the report at 暫存, as checked by {@link checkEntry}. */
-export type { RecordCheck };

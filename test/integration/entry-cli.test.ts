@@ -49,11 +49,13 @@ describe('labup entry, scripted (the real binary)', () => {
 
   it('entry add --json - reads standard input; a record with errors is saved, named, and exits 1', async () => {
     const bad = { ...ORDER, h7: '0002', h9: PATIENT.slice(0, 9) + String((Number(PATIENT[9]) + 1) % 10) };
-    const r = await run(['entry', 'add', '--json', '-', '--hosp', '3501200000'], JSON.stringify(bad));
+    // with --sandbox, h2 is the sandbox's demo institution (no sandbox is started for that)
+    const r = await run(['entry', 'add', '--json', '-', '--sandbox'], JSON.stringify(bad));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('2');
     expect(r.stderr).toContain('draft #2: h9 身分證統一編號: 身分證號或居留證號檢查碼錯誤 — ID checksum does not match');
     expect(r.stderr).not.toContain(bad.h9);
+    expect(JSON.parse((await run(['entry', 'show', '2', '--json'])).stdout).order.h2).toBe('3501200000');
     const broken = await run(['entry', 'add', '--json', '-'], '{"h1": "1",, }');
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('[ENTRY_JSON_INPUT]');
