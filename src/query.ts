@@ -2,7 +2,7 @@
  * The portal's query conventions, shared by status, download listings and entry queries: a date
  * range in ROC or ISO with the portal's default window, a page of a given size, a sort field.
  */
-import { addDays, type Clock } from './clock.js';
+import { addDays, taipeiParts, type Clock } from './clock.js';
 import { usageError } from './errors.js';
 import { formatRocDate, formatRocSlashed, parseUserDate, taipeiToday, type CalendarDate } from './format/roc.js';
 
@@ -23,6 +23,8 @@ export interface Page<T> {
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
+/** The largest page a portal endpoint serves (docs/portal-protocol.md). */
+export const MAX_PORTAL_PAGE_SIZE = 100;
 
 /** Slices `items` (already sorted) to the requested page. */
 export function paginate<T>(items: T[], req: Pick<PageRequest, 'page' | 'pageSize'>): Page<T> {
@@ -55,11 +57,7 @@ export interface DateRange {
  * queries, 7 for download listings).
  */
 export function parseDateRange(from: string | undefined, to: string | undefined, defaultDays: number, clock: Clock): DateRange {
-  const read = (flag: string, v: string) => {
-    const d = parseUserDate(v);
-    if (!d) throw usageError('BAD_DATE', `${flag} “${v}” is not a date`, { hint: 'Write ROC YYY/MM/DD or YYYMMDD (e.g. 114/11/25), or ISO YYYY-MM-DD.' });
-    return d;
-  };
+  const read = parseDateArg;
   const today = taipeiToday(clock.now());
   const end = to ? read('--to', to) : today;
   const start = from ? read('--from', from) : addDays(end, -(defaultDays - 1));
@@ -69,11 +67,21 @@ export function parseDateRange(from: string | undefined, to: string | undefined,
   return { from: start, to: end };
 }
 
-/** Reads paging and sorting flags; `fields` maps the names users type to item fields. */
+/** One date flag (ROC `YYY/MM/DD`, `YYYMMDD` or ISO), or a BAD_DATE usage error naming the flag. */
+export function parseDateArg(flag: string, value: string): CalendarDate {
+  const d = parseUserDate(value);
+  if (!d) throw usageError('BAD_DATE', `${flag} “${value}” is not a date`, { hint: 'Write ROC YYY/MM/DD or YYYMMDD (e.g. 114/11/25), or ISO YYYY-MM-DD.' });
+  return d;
+}
+
+/**
+ * Reads paging and sorting flags; `fields` maps the names users type to item fields. `--sort FIELD`
+ * sorts ascending, `--sort -FIELD` descending; without `--sort` the listing's default order applies.
+ */
 export function parsePageRequest(
   opts: { page?: string | number; pageSize?: string | number; sort?: string },
   fields: Record<string, string>,
-  defaults: { sort: string; order: 'asc' | 'desc'; pageSize?: number },
+  defaults: { sort: string; order: 'asc' | 'desc'; pageSize?: number; maxPageSize?: number },
 ): PageRequest {
   const int = (flag: string, v: string | number | undefined, d: number, max: number) => {
     if (v === undefined) return d;
@@ -88,7 +96,26 @@ export function parsePageRequest(
     const key = m[2]!;
     if (!fields[key]) throw usageError('BAD_SORT', `--sort ${key}: not a field to sort by`, { hint: `Sort by one of: ${Object.keys(fields).join(', ')} (prefix - for descending).` });
     sort = fields[key]!;
-    order = m[1] === '-' ? 'desc' : m[1] === '+' ? 'asc' : order;
+    order = m[1] === '-' ? 'desc' : 'asc';
   }
-  return { page: int('--page', opts.page, 1, 100000), pageSize: int('--page-size', opts.pageSize, defaults.pageSize ?? DEFAULT_PAGE_SIZE, 1000), sort, order };
+  return { page: int('--page', opts.page, 1, 100000), pageSize: int('--page-size', opts.pageSize, defaults.pageSize ?? DEFAULT_PAGE_SIZE, defaults.maxPageSize ?? 1000), sort, order };
+}
+
+/** `page 2 of 3 (total 45)`, as listings end (the portal's 到第 N 頁). */
+export function describePage(p: { page: number; total: number; totalPages?: number; pages?: number }): string {
+  const pages = Math.max(1, p.totalPages ?? p.pages ?? 1);
+  return `page ${p.page} of ${pages} (total ${p.total})`;
+}
+
+/**
+ * An instant as the portal shows dates: ROC `YYY/MM/DD`, with `HH:MM` (`minute`) or `HH:MM:SS`
+ * (`second`) in Asia/Taipei, e.g. 提供下載日期 `115/11/25 20:31`.
+ */
+export function formatRocInstant(at: Date | string, precision: 'day' | 'minute' | 'second' = 'minute'): string {
+  const d = typeof at === 'string' ? new Date(at) : at;
+  if (Number.isNaN(d.getTime())) return String(at);
+  const p = taipeiParts(d);
+  const day = formatRocSlashed(p);
+  const hm = `${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`;
+  return precision === 'day' ? day : precision === 'minute' ? `${day} ${hm}` : `${day} ${hm}:${String(p.second).padStart(2, '0')}`;
 }

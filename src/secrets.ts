@@ -34,6 +34,12 @@ export function parseSecretSource(text: string): SecretSource {
   return { kind: 'cmd', command: rest! };
 }
 
+/** The source as it is written in config (`env:NAME`, `file:PATH`, `cmd:COMMAND`, `prompt`). */
+export function secretSourceText(s: SecretSource): string {
+  return s.kind === 'env' ? `env:${s.name}` : s.kind === 'file' ? `file:${s.path}` : s.kind === 'cmd' ? `cmd:${s.command}` : 'prompt';
+}
+
+/** The source for messages: a command line is never shown (it may hold a secret). */
 export function describeSecretSource(s: SecretSource): string {
   switch (s.kind) {
     case 'env':

@@ -122,7 +122,7 @@ export async function main(argv: string[], worldOverrides: Partial<World> = {}):
         ...(typeof g.profile === 'string' ? { profile: g.profile } : {}),
         ...(typeof g.config === 'string' ? { config: g.config } : {}),
       };
-      out = new Output({ stdout: world.stdout, stderr: world.stderr, ...globals, logFile: globals.logFile ?? world.env.LABUP_LOG_FILE, clock: world.clock });
+      out = new Output({ stdout: world.stdout, stderr: world.stderr, ...globals, logFile: globals.logFile ?? configuredLogFile(world, globals), clock: world.clock });
       const ctx: CliContext = {
         out,
         env: world.env,
@@ -168,6 +168,15 @@ export async function main(argv: string[], worldOverrides: Partial<World> = {}):
   return exitCode;
 }
 
+/** `logFile` from LABUP_LOG_FILE or the config; a config that does not load is reported by the command itself. */
+function configuredLogFile(world: World, globals: GlobalOptions): string | undefined {
+  try {
+    return loadConfig({ cwd: world.cwd, env: world.env, ...(globals.profile ? { profile: globals.profile } : {}), ...(globals.config ? { projectFile: globals.config } : {}) }).values.logFile;
+  } catch {
+    return world.env.LABUP_LOG_FILE;
+  }
+}
+
 function handleError(err: unknown, out: Output | undefined, world: World): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
@@ -181,6 +190,7 @@ function handleError(err: unknown, out: Output | undefined, world: World): numbe
   else if ((err as { name?: string })?.name === 'ExitPromptError') e = usageError('PROMPT_CANCELLED', 'cancelled at the prompt');
   else e = new LabupError('internal', 'INTERNAL', `internal error: ${(err as Error)?.message ?? String(err)}`, { cause: err, hint: 'This is a defect in labup; run again with --debug and report the output.' });
   if (json) world.stdout.write(maskIdsInText(JSON.stringify({ ok: false, error: e.toJSON() }, null, 2)) + '\n');
+  out?.log({ level: 'error', code: e.code, message: e.message, data: { exitCode: e.exitCode, ...(e.hint ? { hint: e.hint } : {}) } });
   const red = out ? out.c.red : (s: string) => s;
   world.stderr.write(`${red('labup: error')} [${e.code}] ${maskIdsInText(e.message)}\n`);
   if (e.hint) world.stderr.write(`  → ${e.hint}\n`);

@@ -8,6 +8,7 @@ import { maskIdsInText } from '../format/national-id.js';
 import type { IoHost, IoMessage, Level, Progress } from '../io-host.js';
 import type { Clock } from '../clock.js';
 import { taipeiIso } from '../clock.js';
+import { fileError } from '../errors.js';
 
 export interface Stream {
   write(chunk: string | Uint8Array): unknown;
@@ -51,7 +52,11 @@ export class Output implements IoHost {
     this.c = new Chalk({ level: o.color && this.tty ? 2 : 0 });
     this.level = o.debug ? RANK.debug : o.verbose ? RANK.verbose : o.quiet ? RANK.warn : RANK.info;
     if (o.logFile) {
-      this.logFd = openSync(o.logFile, 'a', 0o600);
+      try {
+        this.logFd = openSync(o.logFile, 'a', 0o600);
+      } catch (err) {
+        throw fileError(err, o.logFile, 'open the log file');
+      }
     }
   }
 
@@ -147,7 +152,8 @@ export class Output implements IoHost {
     this.notify({ level: 'warn', code, message: text });
   }
 
-  private log(msg: IoMessage): void {
+  /** Appends a message to the log file only (IDs masked). */
+  log(msg: IoMessage): void {
     if (this.logFd === undefined) return;
     const line = {
       time: taipeiIso(this.o.clock.now()),

@@ -9,9 +9,14 @@ import * as upload from '../commands/upload.js';
 import * as status from '../commands/status.js';
 import * as download from '../commands/download.js';
 import * as decrypt from '../commands/decrypt.js';
+import * as explain from '../commands/explain.js';
 import * as card from '../commands/card.js';
 import * as sandbox from '../commands/sandbox.js';
 import * as config from '../commands/config.js';
+import * as notices from '../commands/notices.js';
+import * as contact from '../commands/contact.js';
+import * as daily from '../commands/daily.js';
+import * as history from '../commands/history.js';
 import * as entry from '../commands/entry.js';
 
-export const COMMANDS: CommandModule[] = [validate, pack, upload, status, download, decrypt, card, sandbox, config, entry];
+export const COMMANDS: CommandModule[] = [daily, validate, pack, upload, status, download, decrypt, explain, history, notices, contact, card, sandbox, config, entry];

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext, Wrap } from '../cli/main.js';
 import { taipeiDisplay } from '../clock.js';
+import { describePage } from '../query.js';
 import { ExitCode, fileError, usageError } from '../errors.js';
 import { FIELD_BY_ID } from '../format/fields.js';
 import { DEMO_INSTITUTION } from '../format/synthetic.js';
@@ -66,7 +67,7 @@ function addListOptions(cmd: Command): Command {
     .option('--to <date>', '資料建立日期 to (default today)')
     .option('--page <n>', 'page to show (default 1)')
     .option('--page-size <n>', 'records per page (default 20)')
-    .option('--sort <field>', 'sort by id, created, updated, h4, h5, h15, receipt or status; prefix - descending, + ascending (default: entry query newest first, entry list by number)');
+    .option('--sort <field>', 'sort by id, created, updated, h4, h5, h15, receipt or status; -FIELD descending (default: entry query newest first, entry list by number)');
 }
 
 /** The institution for h2: --hosp, else `institution` from the config, else with --sandbox its demo institution. */
@@ -160,8 +161,8 @@ function fieldName(id: string): string {
 function renderListing(ctx: CliContext, res: DraftQueryResult, cells: (s: DraftQueryResult['page']['items'][number]) => string[], headings: readonly string[]): void {
   const { page } = res;
   if (page.items.length) for (const line of formatTable([[...headings], ...page.items.map(cells)])) ctx.out.result(line);
-  const window = res.from ? `資料建立日期 ${res.from} ~ ${res.to}, ` : '';
-  ctx.out.summary(`labup entry: ${page.total} record(s) (${window}page ${page.page}/${page.pages})${page.total === 0 ? ' — none' : ''}`);
+  const window = res.from ? `資料建立日期 ${res.from} ~ ${res.to}; ` : '';
+  ctx.out.summary(`labup entry: ${page.total === 0 ? 'no records' : `${page.total} record(s)`} (${window}${describePage(page)})`);
 }
 
 export function register(program: Command, wrap: Wrap): void {

@@ -32,13 +32,16 @@ export function register(program: Command, wrap: Wrap): void {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'the sandbox’s data folder (default LABUP_HOME/sandbox)')
     .option('--processing-delay <duration>', 'time from 傳送時間 to the check result (NHI: 30 minutes or more)', '5s')
+    .option('--resend-delay <duration>', 'time from a 申請重送 to the file being offered again (default: the processing delay)')
     .option('--tls', 'serve HTTPS with a certificate from the sandbox CA (clients need --ca DATA/pki/ca.pem)')
     .action(
-      wrap(async (ctx, opts: { port: number; host: string; data?: string; processingDelay: string; tls?: boolean }) => {
+      wrap(async (ctx, opts: { port: number; host: string; data?: string; processingDelay: string; resendDelay?: string; tls?: boolean }) => {
         const { startSandbox } = await import('../sandbox/server.js');
         const { defaultSandboxDir, runningClock } = await import('../transport/connect.js');
         const delay = parseDuration(opts.processingDelay);
         if (delay === undefined) throw usageError('BAD_DURATION', `--processing-delay “${opts.processingDelay}” is not a duration`, { hint: 'Write e.g. 5s, 2m, 30m.' });
+        const resendDelay = opts.resendDelay === undefined ? delay : parseDuration(opts.resendDelay);
+        if (resendDelay === undefined) throw usageError('BAD_DURATION', `--resend-delay “${opts.resendDelay}” is not a duration`, { hint: 'Write e.g. 5s, 2m, 1h.' });
         const dataDir = resolve(ctx.cwd, opts.data ?? defaultSandboxDir(ctx.env));
         const sb = await startSandbox({
           dataDir,
@@ -46,6 +49,7 @@ export function register(program: Command, wrap: Wrap): void {
           host: opts.host,
           clock: runningClock(ctx.clock),
           processingDelayMs: delay,
+          resendDelayMs: resendDelay,
           tls: opts.tls === true,
           log: { notify: (m) => ctx.out.notify(m.code === 'SANDBOX_REQUEST' ? { ...m, level: 'info' } : m) },
         });
@@ -59,7 +63,7 @@ export function register(program: Command, wrap: Wrap): void {
           process.on('SIGTERM', stop);
         });
         if (ctx.globals.json) {
-          ctx.out.resultJson({ url: sb.url, dataDir: sb.dataDir, tls: sb.tls, caFile: sb.caFile, processing: sb.processing, processingDelaySeconds: delay / 1000, demo: sb.demo ? demoJson(sb.demo, ctx.globals.showIds) : null });
+          ctx.out.resultJson({ url: sb.url, dataDir: sb.dataDir, tls: sb.tls, caFile: sb.caFile, adminTokenFile: sb.adminTokenFile, processing: sb.processing, processingDelaySeconds: delay / 1000, resendDelaySeconds: resendDelay / 1000, demo: sb.demo ? demoJson(sb.demo, ctx.globals.showIds) : null });
         } else {
           ctx.out.result(sb.url);
           const d = sb.demo;
@@ -69,6 +73,7 @@ export function register(program: Command, wrap: Wrap): void {
             ctx.out.info(`try: export LABUP_PORTAL=${sb.url} LABUP_CARD=${d.card} LABUP_PIN_SOURCE=${d.pinSource}${sb.tls ? ` LABUP_CA_FILE=${sb.caFile}` : ''}`);
             ctx.out.info(`     and LABUP_USER_ID_SOURCE=env:DEMO_USER_ID with DEMO_USER_ID set to the demo user’s ID (in ${join(sb.dataDir, 'demo.json')})`);
           }
+          ctx.out.info(`admin API (notices, contact window): ${sb.url}/api/v1/admin/… with Authorization: Bearer $(cat ${sb.adminTokenFile})`);
         }
         await stopped;
         await sb.stop();
@@ -87,16 +92,29 @@ export function register(program: Command, wrap: Wrap): void {
     )
     .option('--data <dir>', 'the sandbox’s data folder (default LABUP_HOME/sandbox)')
     .option('--force', 'issue the CA, the card and demo.json again')
-    // `--pkcs11 URI` (generating the demo card's key on a PKCS#11 token) plugs in here: it passes a
-    // CardProvisioner from card/pkcs11-provision.ts to initSandbox({ provisioner }).
+    .option('--pkcs11 <uri>', 'issue the demo card onto this PKCS#11 token (key generated on the token), e.g. pkcs11:token=HCA?module-path=/usr/lib/softhsm/libsofthsm2.so; PIN from pin-source= in the URI, config pinSource, or a prompt')
+    .option('--replace', 'with --pkcs11: replace objects already on the token at CKA_ID 0 and 1')
     .action(
-      wrap(async (ctx, opts: { data?: string; force?: boolean }) => {
+      wrap(async (ctx, opts: { data?: string; force?: boolean; pkcs11?: string; replace?: boolean }) => {
         const { initSandbox } = await import('../sandbox/setup.js');
+        let provisioner;
+        if (opts.pkcs11) {
+          const { pkcs11Provisioner } = await import('../sandbox/pkcs11-provisioner.js');
+          const { parseSecretSource } = await import('../secrets.js');
+          const configured = ctx.config().values.pinSource;
+          provisioner = pkcs11Provisioner({
+            uri: opts.pkcs11,
+            env: ctx.env,
+            prompter: ctx.prompter,
+            ...(configured ? { pinSource: parseSecretSource(configured) } : {}),
+            ...(opts.replace ? { replace: true } : {}),
+          });
+        }
         const { defaultSandboxDir } = await import('../transport/connect.js');
         // `labup sandbox init --data DIR`: commander hands --data to the parent command, which has one too.
         const data = opts.data ?? (sandbox.opts() as { data?: string }).data;
         const dataDir = resolve(ctx.cwd, data ?? defaultSandboxDir(ctx.env));
-        const r = await initSandbox({ dataDir, clock: ctx.clock, force: opts.force === true });
+        const r = await initSandbox({ dataDir, clock: ctx.clock, force: opts.force === true || opts.pkcs11 !== undefined, ...(provisioner ? { provisioner } : {}) });
         if (ctx.globals.json) {
           ctx.out.resultJson({ created: r.created, dataDir: r.dataDir, demo: demoJson(r.demo, ctx.globals.showIds) });
         } else {

@@ -3,6 +3,7 @@
  * configuration, validates each answer at once, and writes the file atomically.
  */
 import { existsSync } from 'node:fs';
+import { parseDuration } from '../clock.js';
 import type { Prompter } from '../prompts.js';
 import { parseSecretSource } from '../secrets.js';
 import type { ResolvedConfig } from './config.js';
@@ -58,7 +59,13 @@ export async function runConfigInit(o: { prompter: Prompter; resolved: ResolvedC
   };
   settings.pinSource = await prompter.input({ message: 'Where the card PIN comes from (env:NAME, file:PATH, cmd:COMMAND, prompt)', default: v.pinSource ?? 'env:LABUP_CARD_PIN', validate: secretSource });
   settings.userIdSource = await prompter.input({ message: 'Where your national ID (download password) comes from', default: v.userIdSource ?? 'env:LABUP_USER_ID', validate: secretSource });
-  settings.downloadDir = await prompter.input({ message: 'Download folder', default: v.downloadDir ?? 'downloads' });
+  settings.downloadDir = await prompter.input({ message: 'Download folder (check files and daily reports)', default: v.downloadDir ?? 'downloads' });
+  settings.encryptedDownload = await prompter.confirm({ message: 'Download check files encrypted (加密下載; password = the user’s national ID)?', default: v.encryptedDownload ?? false });
+  settings.waitTimeout = await prompter.input({
+    message: 'How long labup daily waits for 處理狀態 (e.g. 45m)',
+    default: v.waitTimeout ?? '45m',
+    validate: (s) => (s === s.trim() && (parseDuration(s) ?? 0) > 0 ? true : 'a duration such as 30m, 1h or 1h30m'),
+  });
   updateConfigFile(file, settings as Record<string, unknown>, o.profile);
   return { written: true, file, profile: o.profile ?? null, settings };
 }

@@ -74,6 +74,12 @@ export interface PackOptions {
   maxStoredFindings?: number;
   /** XML bytes per batch handed to the validator and the compressor (default 256 KiB). */
   batchBytes?: number;
+  /**
+   * Called with each hdata as it is written: its 1-based position, the input rows it was grouped
+   * from, and where each of its values came from (how `labup explain` maps a check file back to the
+   * export).
+   */
+  onHdata?: (hdata: number, group: Group, locate: (field: string | null, rdata: number | null) => SourceLocation) => void;
 }
 
 export interface PackCounts {
@@ -473,6 +479,7 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     batch.push(bytes);
     batchSize += bytes.length;
     live.set(hdata, g);
+    options.onHdata?.(hdata, g, (field, rdata) => locate(g, field, rdata));
     if (batchSize >= batchBytes) await flushBatch();
   };
 

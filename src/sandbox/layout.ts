@@ -6,6 +6,7 @@
  *     pki/server.pem, server-key.pem TLS certificate for 127.0.0.1/localhost (`--tls`)
  *     cards/<code>.p12, <code>.pass  software cards issued by `sandbox init` (passphrase file 0600)
  *     demo.json                      the demo institution, user and card, for `--sandbox`
+ *     admin.token                    bearer token of the admin API (0600)
  *     incoming/                      uploads being received
  *     submissions/<id>.zip           received ZIPs, as sent
  *     results/1300_<收件序號>.msg.txt  check files (served while the portal offers them)
@@ -22,6 +23,8 @@ export interface SandboxLayout {
   serverKey: string;
   cards: string;
   demo: string;
+  /** Bearer token of the admin API (`/api/v1/admin/…`), mode 0600. */
+  adminToken: string;
   incoming: string;
   submissions: string;
   results: string;
@@ -38,6 +41,7 @@ export function sandboxLayout(root: string): SandboxLayout {
     serverKey: join(root, 'pki', 'server-key.pem'),
     cards: join(root, 'cards'),
     demo: join(root, 'demo.json'),
+    adminToken: join(root, 'admin.token'),
     incoming: join(root, 'incoming'),
     submissions: join(root, 'submissions'),
     results: join(root, 'results'),

@@ -56,6 +56,8 @@ export async function processSubmission(job: ProcessJob): Promise<ProcessOutcome
     const uploadDate = parseRocDate(row.upload_date);
     if (!uploadDate.ok) throw new Error(`submission ${row.receipt_no} has a bad upload date ${row.upload_date}`);
     const accepted = db.prepare('SELECT h16, receipt_no FROM accepted_records WHERE institution_code = ? AND correction_key = ?');
+    // An institution's first accepted upload has nothing to compare with: skip the lookups.
+    const anyAccepted = db.prepare('SELECT 1 FROM accepted_records WHERE institution_code = ? LIMIT 1').get(row.institution_code) !== undefined;
     /** Keys this file would make accepted (correction key → h16). */
     const keys = new Map<string, string>();
     const extraChecks = (rec: HdataRecord, emit: Emit) => {
@@ -66,7 +68,7 @@ export async function processSubmission(job: ProcessJob): Promise<ProcessOutcome
       const h16 = rec.fields[H16]?.value;
       if (!h16) return;
       const key = correctionKey(rec);
-      const prior = accepted.get(row.institution_code, key) as { h16: string; receipt_no: string } | undefined;
+      const prior = anyAccepted ? (accepted.get(row.institution_code, key) as { h16: string; receipt_no: string } | undefined) : undefined;
       if (prior && h16 <= prior.h16) {
         const at = rec.fields[H16]!;
         emit({ code: 'ALREADY_ACCEPTED', field: 'h16', hdata: rec.index, rdata: null, line: at.line, column: at.column, value: h16, detail: `accepted in 收件序號 ${prior.receipt_no} with h16 ${prior.h16}` });
@@ -127,11 +129,21 @@ export async function processSubmission(job: ProcessJob): Promise<ProcessOutcome
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'check')`,
         ).run(fileId, row.id, row.receipt_no, row.institution_code, row.upload_date, name, checkFileRemark(status, unreadable), path, bytes.length, createHash('sha256').update(bytes).digest('hex'), checkedAt, checkedAt + job.retentionMs);
         if (status === 'passed') {
-          const upsert = db.prepare(
-            `INSERT INTO accepted_records (institution_code, correction_key, h16, receipt_no) VALUES (?, ?, ?, ?)
-             ON CONFLICT (institution_code, correction_key) DO UPDATE SET h16 = excluded.h16, receipt_no = excluded.receipt_no WHERE excluded.h16 > accepted_records.h16`,
-          );
-          for (const [key, h16] of keys) upsert.run(row.institution_code, key, h16, row.receipt_no);
+          // Many rows per statement: a large day has hundreds of thousands of keys.
+          const BATCH = 200;
+          const upsertSql = (n: number) =>
+            `INSERT INTO accepted_records (institution_code, correction_key, h16, receipt_no) VALUES ${Array(n).fill('(?, ?, ?, ?)').join(', ')}
+             ON CONFLICT (institution_code, correction_key) DO UPDATE SET h16 = excluded.h16, receipt_no = excluded.receipt_no WHERE excluded.h16 > accepted_records.h16`;
+          const full = db.prepare(upsertSql(BATCH));
+          let args: string[] = [];
+          for (const [key, h16] of keys) {
+            args.push(row.institution_code, key, h16, row.receipt_no);
+            if (args.length === BATCH * 4) {
+              full.run(args);
+              args = [];
+            }
+          }
+          if (args.length) db.prepare(upsertSql(args.length / 4)).run(args);
         }
         return true;
       })

@@ -12,6 +12,7 @@ import type { IoHost } from '../io-host.js';
 import type { SandboxLayout } from './layout.js';
 import { processSubmission, type ProcessJob, type ProcessOutcome } from './process-submission.js';
 import type { Db, SubmissionRow } from './state.js';
+import { completeDueResends } from './resend.js';
 
 /** Sandbox instances alive in this process (a claim by a stopped instance of this pid is stale). */
 const LIVE_INSTANCES = new Set<string>();
@@ -105,10 +106,11 @@ export class Processor {
     LIVE_INSTANCES.delete(this.o.instanceId);
   }
 
-  /** Marks files past their retention as expired. */
+  /** Marks files past their retention as expired, and completes the 申請重送 that are due. */
   sweep(): void {
     const now = this.o.clock.now().getTime();
     this.o.db.prepare("UPDATE files SET state = 'expired' WHERE state = 'available' AND expires_at <= ?").run(now);
+    completeDueResends(this.o.db, this.o.clock, this.o.retentionMs, this.o.host);
   }
 
   private nextClaimable(): SubmissionRow | undefined {

@@ -31,6 +31,9 @@ import { Processor, type ProcessingMode } from './processor.js';
 import { fileJson, listFiles, listSubmissions, rocSlashed, submissionJson } from './queries.js';
 import { initSandbox, readDemo, registerInstitution, registerUser, type SandboxDemo } from './setup.js';
 import { openSandboxDb, type Db, type FileRow, type SubmissionRow } from './state.js';
+import { ensureAdminToken } from './admin-token.js';
+import { routeManual } from './manual-api.js';
+import { seedSamples } from './samples.js';
 
 export interface StartSandboxOptions {
   /** The data folder (state, PKI, received files). */
@@ -42,6 +45,8 @@ export interface StartSandboxOptions {
   clock?: Clock;
   /** Time from 傳送時間 to the check result (default 5 s; NHI says 30 minutes or more). */
   processingDelayMs?: number;
+  /** Time from a 申請重送 to the file being offered again (default: the processing delay). */
+  resendDelayMs?: number;
   /** Serve HTTPS with a certificate for 127.0.0.1/localhost issued by the sandbox CA. */
   tls?: boolean;
   /** A session ends after this long without a request (default 20 minutes). */
@@ -97,6 +102,9 @@ export interface RunningSandbox {
   demo: SandboxDemo | undefined;
   processing: ProcessingMode;
   admin: SandboxAdmin;
+  /** Bearer token of the HTTP admin API (`/api/v1/admin/…`), kept in `adminTokenFile`. */
+  adminToken: string;
+  adminTokenFile: string;
   stop(): Promise<void>;
 }
 
@@ -134,7 +142,10 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
   }
   const ca = loadCa(layout);
   const db = openSandboxDb(layout.db);
+  const adminToken = ensureAdminToken(layout);
+  seedSamples(db, clock);
   const delayMs = options.processingDelayMs ?? DEFAULT_PROCESSING_DELAY_MS;
+  const resendDelayMs = options.resendDelayMs ?? delayMs;
   const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
   const retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
   const retentionMs = retentionDays * 86_400_000;
@@ -203,6 +214,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
         serverTime: taipeiIso(clock.now()),
         sandbox: true,
         processingDelaySeconds: delayMs / 1000,
+        resendDelaySeconds: resendDelayMs / 1000,
         retentionDays,
         sessionIdleSeconds: idleMs / 1000,
       });
@@ -276,6 +288,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
       res.end(zip);
       return;
     }
+    const manual = { db, clock, adminToken, resendDelayMs, log, session, send, readJson, allow };
+    if (await routeManual(manual, req, res, url, method, path)) return;
     throw notFound('NOT_FOUND', `no such endpoint: ${method} ${path}`, 'See docs/portal-protocol.md for the endpoints.');
   }
 
@@ -402,6 +416,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     demo,
     processing: processor.processingMode,
     admin,
+    adminToken,
+    adminTokenFile: layout.adminToken,
     stop: () => {
       stopped ??= (async () => {
         stopping = true;

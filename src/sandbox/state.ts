@@ -9,7 +9,7 @@ import { migrate, type Migration } from '../store/migrate.js';
 
 export type Db = Database.Database;
 
-/** The sandbox's schema, in order. Later features (resend requests, notices) append steps. */
+/** The sandbox's schema, in order. Later features append steps; shipped steps never change. */
 export const SANDBOX_MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -104,6 +104,59 @@ export const SANDBOX_MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: '申請重送 (resend requests), 公告事項 (notices and attachments), 聯絡窗口 (contact window), sample seeding',
+    up(db) {
+      db.exec(`
+        CREATE TABLE resend_requests (
+          id INTEGER PRIMARY KEY,
+          institution_code TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          submission_id INTEGER NOT NULL REFERENCES submissions (id),
+          receipt_no TEXT NOT NULL,
+          file_name TEXT NOT NULL,
+          requested_at INTEGER NOT NULL,
+          due_at INTEGER NOT NULL,
+          state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+          completed_at INTEGER,
+          file_id TEXT,
+          failure TEXT
+        );
+        CREATE INDEX resend_due ON resend_requests (state, due_at);
+        CREATE INDEX resend_by_institution ON resend_requests (institution_code, requested_at);
+        CREATE UNIQUE INDEX resend_one_pending ON resend_requests (submission_id) WHERE state = 'pending';
+        CREATE TABLE notices (
+          id INTEGER PRIMARY KEY,
+          title TEXT NOT NULL,
+          body TEXT NOT NULL,
+          published_at INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX notices_by_date ON notices (published_at);
+        CREATE TABLE notice_attachments (
+          notice_id INTEGER NOT NULL REFERENCES notices (id) ON DELETE CASCADE,
+          name TEXT NOT NULL,
+          content_type TEXT NOT NULL,
+          data BLOB NOT NULL,
+          size INTEGER NOT NULL,
+          sha256 TEXT NOT NULL,
+          added_at INTEGER NOT NULL,
+          PRIMARY KEY (notice_id, name)
+        );
+        CREATE TABLE contact_window (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          document TEXT NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE sandbox_meta (
+          key TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export function openSandboxDb(file: string, options: { readonly?: boolean } = {}): Db {
@@ -162,4 +215,19 @@ export interface FileRow {
   expires_at: number;
   origin: string;
   state: 'available' | 'expired';
+}
+
+export interface ResendRow {
+  id: number;
+  institution_code: string;
+  user_id: string;
+  submission_id: number;
+  receipt_no: string;
+  file_name: string;
+  requested_at: number;
+  due_at: number;
+  state: 'pending' | 'done' | 'failed';
+  completed_at: number | null;
+  file_id: string | null;
+  failure: string | null;
 }

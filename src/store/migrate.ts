@@ -35,6 +35,8 @@ export function migrate(db: Database, migrations: readonly Migration[], label: s
   }
   for (const m of migrations.slice(from)) {
     db.transaction(() => {
+      // Another process opening the same file may have applied the step since `from` was read.
+      if (schemaVersion(db) >= m.version) return;
       m.up(db);
       db.pragma(`user_version = ${m.version}`);
     }).immediate();

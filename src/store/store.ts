@@ -15,6 +15,55 @@ export interface Store {
   close(): void;
 }
 
+/**
+ * The tables of `labup entry` (step 3). A draft is one order (hdata) with its items, as JSON; its
+ * status follows the portal: 暫存 (draft) → uploaded in a batch (收件序號) → 檢核中 / 檢核正確 /
+ * 檢核錯誤. Draft numbers are never reused (AUTOINCREMENT): a script holding one never reaches another
+ * record. Harmless when run twice: step 5 repeats it for stores created while step 3 was still an
+ * empty reservation.
+ */
+function entryTables(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS entry_uploads (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      portal TEXT NOT NULL,
+      draft_ids TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      h16 TEXT NOT NULL,
+      upload_date TEXT NOT NULL,
+      file TEXT NOT NULL,
+      file_name TEXT NOT NULL,
+      content_sha256 TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('built', 'sent', 'discarded')),
+      receipt_no TEXT,
+      status TEXT CHECK (status IN ('checking', 'passed', 'failed')),
+      error_count INTEGER,
+      checked_at TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS drafts (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      status TEXT NOT NULL CHECK (status IN ('draft', 'checking', 'passed', 'failed')),
+      record TEXT NOT NULL,
+      error_count INTEGER NOT NULL DEFAULT 0,
+      warning_count INTEGER NOT NULL DEFAULT 0,
+      upload_id INTEGER REFERENCES entry_uploads (id) ON DELETE SET NULL,
+      position INTEGER,
+      portal TEXT,
+      receipt_no TEXT,
+      h16 TEXT,
+      uploaded_at TEXT,
+      checked_at TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS drafts_created ON drafts (created_at);
+    CREATE INDEX IF NOT EXISTS drafts_status ON drafts (status);
+    CREATE INDEX IF NOT EXISTS drafts_receipt ON drafts (portal, receipt_no);
+  `);
+}
+
 /** The schema of labup.db, in order. Append new steps; never change one that has shipped. */
 export const STORE_MIGRATIONS: Migration[] = [
   {
@@ -73,50 +122,54 @@ export const STORE_MIGRATIONS: Migration[] = [
   {
     version: 3,
     description: 'single-record entry: drafts and their uploads',
+    up: entryTables,
+  },
+  {
+    version: 4,
+    description: 'daily runs (labup daily): steps, outcome, reports; the history',
     up(db) {
-      // A draft is one order (hdata) with its items, as JSON; its status follows the portal:
-      // 暫存 (draft) → uploaded in a batch (收件序號) → 檢核中 / 檢核正確 / 檢核錯誤. Draft numbers are
-      // never reused (AUTOINCREMENT): a script holding one never reaches another record.
       db.exec(`
-        CREATE TABLE entry_uploads (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
+        CREATE TABLE runs (
+          id INTEGER PRIMARY KEY,
+          run_key TEXT NOT NULL,
+          inputs_key TEXT NOT NULL,
           portal TEXT NOT NULL,
-          draft_ids TEXT NOT NULL,
-          fingerprint TEXT NOT NULL,
-          h16 TEXT NOT NULL,
           upload_date TEXT NOT NULL,
-          file TEXT NOT NULL,
-          file_name TEXT NOT NULL,
-          content_sha256 TEXT NOT NULL,
-          state TEXT NOT NULL CHECK (state IN ('built', 'sent', 'discarded')),
+          inputs TEXT NOT NULL,
+          options TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('running', 'stopped', 'done', 'abandoned')),
+          step TEXT,
+          outcome TEXT,
+          zip_path TEXT,
+          zip_sha256 TEXT,
+          h16 TEXT,
+          counts TEXT,
           receipt_no TEXT,
           status TEXT CHECK (status IN ('checking', 'passed', 'failed')),
+          status_text TEXT,
           error_count INTEGER,
-          checked_at TEXT,
-          created_at TEXT NOT NULL,
-          updated_at TEXT NOT NULL
+          files TEXT NOT NULL DEFAULT '[]',
+          steps TEXT NOT NULL DEFAULT '[]',
+          exit_code INTEGER,
+          failure TEXT,
+          report_path TEXT,
+          starts INTEGER NOT NULL DEFAULT 0,
+          pid INTEGER,
+          started_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          finished_at TEXT
         );
-        CREATE TABLE drafts (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          status TEXT NOT NULL CHECK (status IN ('draft', 'checking', 'passed', 'failed')),
-          record TEXT NOT NULL,
-          error_count INTEGER NOT NULL DEFAULT 0,
-          warning_count INTEGER NOT NULL DEFAULT 0,
-          upload_id INTEGER REFERENCES entry_uploads (id) ON DELETE SET NULL,
-          position INTEGER,
-          portal TEXT,
-          receipt_no TEXT,
-          h16 TEXT,
-          uploaded_at TEXT,
-          checked_at TEXT,
-          created_at TEXT NOT NULL,
-          updated_at TEXT NOT NULL
-        );
-        CREATE INDEX drafts_created ON drafts (created_at);
-        CREATE INDEX drafts_status ON drafts (status);
-        CREATE INDEX drafts_receipt ON drafts (portal, receipt_no);
+        CREATE INDEX runs_key ON runs (run_key);
+        CREATE INDEX runs_inputs ON runs (inputs_key);
+        CREATE INDEX runs_upload_date ON runs (upload_date);
+        CREATE INDEX runs_receipt ON runs (portal, receipt_no);
       `);
     },
+  },
+  {
+    version: 5,
+    description: 'single-record entry tables, for stores that passed step 3 while it was still reserved',
+    up: entryTables,
   },
 ];
 

@@ -86,7 +86,8 @@ export async function connectPortal(o: ConnectOptions): Promise<PortalConnection
     if (init.created) o.host?.notify({ level: 'info', code: 'SANDBOX_INITIALISED', message: `sandbox created in ${init.dataDir} (demo institution ${init.demo.institution.code}, demo user and card)` });
     const delay = o.sandboxDelayMs ?? durationMs(o.env.LABUP_SANDBOX_DELAY, 'LABUP_SANDBOX_DELAY', 5000);
     const quiet: IoHost = { notify: (m) => o.host?.notify({ ...m, level: m.level === 'error' || m.level === 'warn' ? m.level : 'debug' }) };
-    const sb = await startSandbox({ dataDir: dir, port: 0, clock, processingDelayMs: delay, log: quiet });
+    const resendDelay = durationMs(o.env.LABUP_SANDBOX_RESEND_DELAY, 'LABUP_SANDBOX_RESEND_DELAY', delay);
+    const sb = await startSandbox({ dataDir: dir, port: 0, clock, processingDelayMs: delay, resendDelayMs: resendDelay, log: quiet });
     const client = new HttpPortalClient({
       baseUrl: sb.url,
       id: `sandbox:${sb.dataDir}`,

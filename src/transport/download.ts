@@ -16,7 +16,8 @@ import { formatRocDate, parseUserDate } from '../format/roc.js';
 import { readEntry, readZipDirectory } from '../archive/zip-reader.js';
 import type { Store } from '../store/store.js';
 import { findDownload, recordDownload } from '../store/journal.js';
-import type { PortalClient, PortalFile, ZipEncryption } from './portal-client.js';
+import type { FileQuery, PortalClient, PortalFile, ZipEncryption } from './portal-client.js';
+import type { ResendRequest } from './portal-manual.js';
 import { deliveryZipName } from './protocol.js';
 
 export interface DownloadFilesOptions {
@@ -27,6 +28,15 @@ export interface DownloadFilesOptions {
   to?: string;
   /** 提供下載日期 within this many days (1–14, default 7). */
   withinDays?: number;
+  /** Only this page of the listing (1-based); without it, every page. */
+  page?: number;
+  /** Page size (default 20 for one page; 100 when taking every page). */
+  pageSize?: number;
+  /** The listing's order (default 提供下載日期, newest first, as the portal sorts it). */
+  sort?: NonNullable<FileQuery['sort']>;
+  order?: 'asc' | 'desc';
+  /** List what is offered (and whether it is here already) without downloading. */
+  listOnly?: boolean;
   encrypted?: boolean;
   encryption?: ZipEncryption;
   outDir: string;
@@ -49,7 +59,11 @@ export interface DownloadedEntry {
   sha256: string;
   uploadDate: string;
   providedAt: string;
+  /** 提供下載日期 as the portal shows it (`115/11/25 20:31`). */
+  providedAtText: string;
   remark: string;
+  /** With `listOnly`: nothing was fetched (`skipped` then says whether it is here already). */
+  listed?: boolean;
 }
 
 export interface DownloadFailure {
@@ -61,9 +75,24 @@ export interface DownloadFailure {
   exitCode: number;
 }
 
+/** Which part of the listing this was: one page, or (`page: null`) every page. */
+export interface ListingPaging {
+  page: number | null;
+  pageSize: number;
+  total: number;
+  totalPages: number;
+  sort: string;
+  order: 'asc' | 'desc';
+}
+
 export interface DownloadReport {
   files: DownloadedEntry[];
   failures: DownloadFailure[];
+  paging: ListingPaging;
+  /** The filters the portal applied (its defaults included: 提供下載日期 within 7 days). */
+  criteria: Record<string, unknown>;
+  /** 申請重送 still pending (申請重送中), of the receipt asked for or of all. */
+  pendingResends: ResendRequest[];
 }
 
 function dateArg(value: string | undefined, what: string): string | undefined {
@@ -110,23 +139,48 @@ async function unpackDelivery(zip: Uint8Array, dir: string, expectedName: string
   }
 }
 
-async function listAll(o: DownloadFilesOptions): Promise<PortalFile[]> {
+async function listOffered(o: DownloadFilesOptions): Promise<{ files: PortalFile[]; paging: ListingPaging; criteria: Record<string, unknown> }> {
   const from = dateArg(o.from, '--from');
   const to = dateArg(o.to, '--to');
+  const sort = o.sort ?? 'providedAt';
+  const order = o.order ?? 'desc';
+  const query: FileQuery = {
+    ...(o.receiptNo ? { receiptNo: o.receiptNo } : {}),
+    ...(from ? { uploadDateFrom: from } : {}),
+    ...(to ? { uploadDateTo: to } : {}),
+    ...(o.withinDays ? { withinDays: o.withinDays } : {}),
+    sort,
+    order,
+  };
+  if (o.page !== undefined) {
+    const p = await o.client.listFiles({ ...query, page: o.page, pageSize: o.pageSize ?? 20 });
+    return { files: p.items, paging: { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order }, criteria: p.criteria ?? {} };
+  }
   const out: PortalFile[] = [];
+  const pageSize = o.pageSize ?? 100;
   for (let page = 1; ; page++) {
-    const p = await o.client.listFiles({
-      ...(o.receiptNo ? { receiptNo: o.receiptNo } : {}),
-      ...(from ? { uploadDateFrom: from } : {}),
-      ...(to ? { uploadDateTo: to } : {}),
-      ...(o.withinDays ? { withinDays: o.withinDays } : {}),
-      sort: 'providedAt',
-      order: 'asc',
-      page,
-      pageSize: 100,
-    });
+    const p = await o.client.listFiles({ ...query, page, pageSize });
     out.push(...p.items);
-    if (page >= p.totalPages || p.items.length === 0) return out;
+    if (page >= p.totalPages || p.items.length === 0) {
+      return { files: out, paging: { page: null, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order }, criteria: p.criteria ?? {} };
+    }
+  }
+}
+
+/** The 申請重送 still pending; a portal that does not know them leaves the list empty. */
+async function pendingResends(o: DownloadFilesOptions): Promise<ResendRequest[]> {
+  try {
+    const out: ResendRequest[] = [];
+    for (let page = 1; page <= 10; page++) {
+      const p = await o.client.listResendRequests({ status: 'pending', ...(o.receiptNo ? { receiptNos: [o.receiptNo] } : {}), page, pageSize: 100 });
+      out.push(...p.items);
+      if (page >= p.totalPages || p.items.length === 0) break;
+    }
+    return out;
+  } catch (err) {
+    if (!(err instanceof LabupError) || err.kind === 'internal' || err.kind === 'auth') throw err;
+    o.host?.notify({ level: 'verbose', code: 'RESEND_LIST_FAILED', message: `pending 申請重送 not listed: ${err.message}` });
+    return [];
   }
 }
 
@@ -136,18 +190,26 @@ export async function downloadFiles(o: DownloadFilesOptions): Promise<DownloadRe
     throw usageError('BAD_WITHIN', `--within must be 1 to 14 days (files are kept two weeks)`);
   }
   const outDir = resolve(o.outDir);
-  const listed = await listAll(o);
-  try {
-    await mkdir(outDir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw fileError(err, outDir, 'create');
+  const listing = await listOffered(o);
+  const pending = await pendingResends(o);
+  const listed = listing.files;
+  if (!o.listOnly) {
+    try {
+      await mkdir(outDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw fileError(err, outDir, 'create');
+    }
   }
   const files: DownloadedEntry[] = [];
   const failures: DownloadFailure[] = [];
   const encrypted = o.encrypted === true;
   for (const f of listed) {
     const path = join(outDir, encrypted ? deliveryZipName(f.name) : f.name);
-    const base = { name: f.name, path, receiptNo: f.receiptNo, encrypted, fileId: f.id, size: f.size, sha256: f.sha256, uploadDate: f.uploadDate, providedAt: f.providedAt, remark: f.remark };
+    const base = { name: f.name, path, receiptNo: f.receiptNo, encrypted, fileId: f.id, size: f.size, sha256: f.sha256, uploadDate: f.uploadDate, providedAt: f.providedAt, providedAtText: f.providedAtText, remark: f.remark };
+    if (o.listOnly) {
+      files.push({ ...base, skipped: await alreadyHere(o, f, path, encrypted), listed: true });
+      continue;
+    }
     try {
       if (await alreadyHere(o, f, path, encrypted)) {
         files.push({ ...base, skipped: true });
@@ -171,7 +233,7 @@ export async function downloadFiles(o: DownloadFilesOptions): Promise<DownloadRe
       failures.push({ name: f.name, receiptNo: f.receiptNo, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode });
     }
   }
-  return { files, failures };
+  return { files, failures, paging: listing.paging, criteria: listing.criteria, pendingResends: pending };
 }
 
 async function alreadyHere(o: DownloadFilesOptions, f: PortalFile, path: string, encrypted: boolean): Promise<boolean> {

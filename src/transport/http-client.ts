@@ -33,7 +33,9 @@ import {
   type UploadRequest,
   type UploadResult,
 } from './portal-client.js';
-import { API_PREFIX, HEADER, contentDigestHeader, signInPayload } from './protocol.js';
+import { API_PREFIX, HEADER, contentDigestHeader, parseContentDigest, sha256Hex, signInPayload } from './protocol.js';
+import type { ContactWindow, Notice, NoticeQuery, ResendFiled, ResendQuery, ResendRequest } from './portal-manual.js';
+import { formatRocInstant } from '../query.js';
 import { DEFAULT_BACKOFF, RETRYABLE_STATUS, backoffDelay, isTlsError, isTransientNetworkError, networkErrorCode, parseRetryAfter, type BackoffPolicy } from './retry.js';
 
 export interface HttpPortalClientOptions {
@@ -78,6 +80,8 @@ interface CallSpec {
   /** What the request is, for messages (`upload of TOTFA.zip`). */
   what: string;
   binary?: boolean;
+  /** With `binary`: a successful answer is bytes whatever its type (an attachment may be JSON). */
+  raw?: boolean;
   /** Tries for this call (default: the client's). */
   tries?: number;
 }
@@ -281,6 +285,49 @@ export class HttpPortalClient implements PortalClient {
     return { fileName: name, contentType: String(a.headers['content-type'] ?? 'application/octet-stream'), data: a.bytes! };
   }
 
+  async requestResend(receiptNo: string): Promise<ResendFiled> {
+    // Safe to repeat: a request still pending for the receipt is answered again, not duplicated.
+    const a = await this.call({ method: 'POST', path: `${API_PREFIX}/resend-requests`, json: { receiptNo }, auth: true, what: `申請重送 of ${receiptNo}` });
+    return { ...toResend(a.json), alreadyRequested: (a.json as { alreadyRequested?: boolean }).alreadyRequested === true || a.status === 200 };
+  }
+
+  async listResendRequests(q: ResendQuery = {}): Promise<Page<ResendRequest>> {
+    const a = await this.call({
+      method: 'GET',
+      path: `${API_PREFIX}/resend-requests`,
+      auth: true,
+      what: '申請重送 list',
+      query: { status: q.status, receiptNo: q.receiptNos?.length ? q.receiptNos.join(',') : undefined, sort: q.sort, order: q.order, page: q.page, pageSize: q.pageSize },
+    });
+    const p = a.json as Page<unknown>;
+    return { ...p, items: p.items.map(toResend) };
+  }
+
+  async listNotices(q: NoticeQuery = {}): Promise<Page<Notice>> {
+    const a = await this.call({ method: 'GET', path: `${API_PREFIX}/notices`, auth: false, what: '公告事項', query: { since: q.since, sort: q.sort, order: q.order, page: q.page, pageSize: q.pageSize } });
+    const p = a.json as Page<unknown>;
+    return { ...p, items: p.items.map(toNotice) };
+  }
+
+  async getNotice(id: number): Promise<Notice> {
+    const a = await this.call({ method: 'GET', path: `${API_PREFIX}/notices/${encodeURIComponent(String(id))}`, auth: false, what: `公告事項 ${id}` });
+    return toNotice(a.json);
+  }
+
+  async downloadAttachment(noticeId: number, name: string): Promise<DownloadedFile> {
+    const what = `attachment ${name} of notice ${noticeId}`;
+    const a = await this.call({ method: 'GET', path: `${API_PREFIX}/notices/${encodeURIComponent(String(noticeId))}/attachments/${encodeURIComponent(name)}`, auth: false, binary: true, raw: true, what });
+    const declared = parseContentDigest(String(a.headers['content-digest'] ?? '') || undefined);
+    if (declared && declared !== sha256Hex(a.bytes!)) throw portalError('DOWNLOAD_CORRUPT', `${what}: the content does not match the portal's Content-Digest`, { hint: 'Download it again.' });
+    return { fileName: name, contentType: String(a.headers['content-type'] ?? 'application/octet-stream'), data: a.bytes! };
+  }
+
+  async getContactWindow(): Promise<ContactWindow> {
+    const a = await this.call({ method: 'GET', path: `${API_PREFIX}/contact`, auth: false, what: '聯絡窗口' });
+    const c = a.json as ContactWindow;
+    return { job: c.job, contacts: c.contacts ?? [], updatedAt: c.updatedAt ?? null };
+  }
+
   async close(): Promise<void> {
     await this.signOut();
     await this.dispatcher.close().catch(() => undefined);
@@ -379,7 +426,7 @@ export class HttpPortalClient implements PortalClient {
       const type = String(res.headers['content-type'] ?? '');
       let json: unknown;
       let bytes: Uint8Array | undefined;
-      if (spec.binary && res.statusCode >= 200 && res.statusCode < 300 && !type.startsWith('application/json')) {
+      if (spec.binary && res.statusCode >= 200 && res.statusCode < 300 && (spec.raw || !type.startsWith('application/json'))) {
         const chunks: Buffer[] = [];
         let size = 0;
         for await (const c of res.body as AsyncIterable<Buffer>) {
@@ -459,8 +506,39 @@ function toFile(raw: PortalFile & Record<string, unknown>): PortalFile {
     uploadDate: raw.uploadDate,
     remark: raw.remark,
     providedAt: raw.providedAt,
+    providedAtText: typeof raw.providedAtText === 'string' ? raw.providedAtText : formatRocInstant(raw.providedAt),
     expiresAt: raw.expiresAt,
     size: raw.size,
     sha256: raw.sha256,
+  };
+}
+
+function toResend(raw: unknown): ResendRequest {
+  const r = raw as ResendRequest;
+  return {
+    id: r.id,
+    receiptNo: r.receiptNo,
+    uploadDate: r.uploadDate,
+    fileName: r.fileName,
+    requestedAt: r.requestedAt,
+    dueAt: r.dueAt ?? null,
+    status: r.status,
+    statusText: r.statusText,
+    completedAt: r.completedAt ?? null,
+    fileId: r.fileId ?? null,
+    failure: r.failure ?? null,
+  };
+}
+
+function toNotice(raw: unknown): Notice {
+  const n = raw as Notice;
+  return {
+    id: n.id,
+    title: n.title,
+    body: n.body,
+    publishedAt: n.publishedAt,
+    publishedDate: n.publishedDate ?? formatRocInstant(n.publishedAt, 'day'),
+    updatedAt: n.updatedAt,
+    attachments: (n.attachments ?? []).map((a) => ({ name: a.name, contentType: a.contentType, size: a.size, sha256: a.sha256 })),
   };
 }

@@ -4,6 +4,7 @@
  * further adapters implement the same interface without touching the commands.
  */
 import type { Card } from '../card/card.js';
+import type { PortalManualApi } from './portal-manual.js';
 
 /** 處理狀態: 檢核中, 檢核正確, 檢核錯誤. */
 export type SubmissionStatus = 'checking' | 'passed' | 'failed';
@@ -92,6 +93,8 @@ export interface Page<T> {
   pageSize: number;
   total: number;
   totalPages: number;
+  /** The filters the portal applied, its defaults included. */
+  criteria?: Record<string, unknown>;
 }
 
 export interface SubmissionQuery {
@@ -117,8 +120,9 @@ export interface PortalFile {
   uploadDate: string;
   /** 備註. */
   remark: string;
-  /** 提供下載日期 (ISO 8601). */
+  /** 提供下載日期 (ISO 8601), and as the portal shows it (`115/11/25 20:31`). */
   providedAt: string;
+  providedAtText: string;
   /** When the portal stops offering it (two weeks later). */
   expiresAt: string;
   size: number;
@@ -154,7 +158,7 @@ export interface DownloadedFile {
   data: Uint8Array;
 }
 
-export interface PortalClient {
+export interface PortalClient extends PortalManualApi {
   /** Stable identity of the portal (keys the journal): its base URL, or `sandbox:<folder>`. */
   readonly id: string;
   readonly baseUrl: string;

@@ -1,13 +1,15 @@
 /**
  * `status`: 處理狀態 of submissions by 收件序號 or by 上傳日期 range (the portal's default: created
- * today or yesterday), recorded in the journal; with `wait`, polled with backoff until every one is
- * final (檢核正確 or 檢核錯誤) or the timeout passes.
+ * today or yesterday), one page of the portal's listing (newest first by default), recorded in the
+ * journal; with `wait`, polled with backoff until every one shown is final (檢核正確 or 檢核錯誤) or
+ * the timeout passes.
  */
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
 import { usageError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
 import { formatRocDate, parseUserDate } from '../format/roc.js';
+import { paginate, sortBy, type PageRequest } from '../query.js';
 import type { Store } from '../store/store.js';
 import { journalUpdateStatus } from '../store/journal.js';
 import type { PortalClient, Submission, SubmissionStatus } from './portal-client.js';
@@ -18,6 +20,11 @@ export interface StatusOptions {
   /** 上傳日期 range (ROC `YYY/MM/DD`, `YYYMMDD`, or ISO). */
   from?: string;
   to?: string;
+  /**
+   * Paging and order of the listing (default page 1 of 20, 傳送時間 newest first). Given 收件序號
+   * are all shown in the order given unless a page or an order is asked for.
+   */
+  page?: Partial<PageRequest>;
   wait?: boolean;
   /** How long `wait` may take (default 45 minutes). */
   timeoutMs?: number;
@@ -47,6 +54,9 @@ export interface ReceiptStatus {
 
 export interface StatusReport {
   receipts: ReceiptStatus[];
+  paging: { page: number; pageSize: number; total: number; totalPages: number; sort: string; order: 'asc' | 'desc' };
+  /** The filters applied, the portal's default window included (`sentSince`: created since yesterday 00:00). */
+  criteria: Record<string, unknown>;
   counts: { checking: number; passed: number; failed: number };
   /** `wait` ended with receipts still 檢核中. */
   timedOut: boolean;
@@ -83,19 +93,40 @@ async function fetchAll(client: PortalClient, q: Parameters<PortalClient['listSu
   }
 }
 
-async function query(o: StatusOptions, receipts: string[] | undefined): Promise<Submission[]> {
-  if (receipts?.length) {
-    const found: Submission[] = [];
-    for (let i = 0; i < receipts.length; i += 100) found.push(...(await fetchAll(o.client, { receiptNos: receipts.slice(i, i + 100) })));
-    const missing = receipts.filter((r) => !found.some((s) => s.receiptNo === r));
-    if (missing.length) {
-      throw usageError('RECEIPT_NOT_FOUND', `the portal has no submission ${missing.join(', ')} for this institution`, { hint: 'Check the 收件序號 (labup status without arguments lists the last two days).' });
-    }
-    return receipts.map((r) => found.find((s) => s.receiptNo === r)!);
+async function byReceipts(o: StatusOptions, receipts: string[]): Promise<Submission[]> {
+  const found: Submission[] = [];
+  for (let i = 0; i < receipts.length; i += 100) found.push(...(await fetchAll(o.client, { receiptNos: receipts.slice(i, i + 100) })));
+  const missing = receipts.filter((r) => !found.some((s) => s.receiptNo === r));
+  if (missing.length) {
+    throw usageError('RECEIPT_NOT_FOUND', `the portal has no submission ${missing.join(', ')} for this institution`, { hint: 'Check the 收件序號 (labup status without arguments lists the last two days).' });
+  }
+  return receipts.map((r) => found.find((s) => s.receiptNo === r)!);
+}
+
+type Listing = { list: Submission[]; paging: StatusReport['paging']; criteria: Record<string, unknown> };
+
+async function query(o: StatusOptions): Promise<Listing> {
+  const sort = o.page?.sort ?? 'sentAt';
+  const order = o.page?.order ?? 'desc';
+  if (o.receipts?.length) {
+    const receipts = [...new Set(o.receipts)];
+    let list = await byReceipts(o, receipts);
+    if (o.page?.sort !== undefined) list = sortBy(list, sort as keyof Submission, order);
+    const pageSize = o.page?.page !== undefined || o.page?.pageSize !== undefined ? (o.page.pageSize ?? 20) : Math.max(1, list.length);
+    const p = paginate(list, { page: o.page?.page ?? 1, pageSize });
+    return { list: p.items, paging: { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: p.pages, sort, order }, criteria: { receiptNos: receipts } };
   }
   const from = dateArg(o.from, '--from');
   const to = dateArg(o.to, '--to');
-  return fetchAll(o.client, { ...(from ? { uploadDateFrom: from } : {}), ...(to ? { uploadDateTo: to } : {}), sort: 'sentAt', order: 'asc' });
+  const p = await o.client.listSubmissions({
+    ...(from ? { uploadDateFrom: from } : {}),
+    ...(to ? { uploadDateTo: to } : {}),
+    sort: sort as NonNullable<Parameters<PortalClient['listSubmissions']>[0]>['sort'],
+    order,
+    page: o.page?.page ?? 1,
+    pageSize: o.page?.pageSize ?? 20,
+  });
+  return { list: p.items, paging: { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order }, criteria: p.criteria ?? {} };
 }
 
 export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
@@ -107,7 +138,8 @@ export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
   const deadline = mono() + (o.timeoutMs ?? 45 * 60_000);
   const maxPoll = o.pollIntervalMs ?? 30_000;
   let pause = Math.min(o.firstPollMs ?? 1000, maxPoll);
-  let list = await query(o, o.receipts);
+  const listing = await query(o);
+  let list = listing.list;
   record(o, list);
   let timedOut = false;
   if (o.wait) {
@@ -123,7 +155,7 @@ export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
       o.host?.notify({ level: 'info', code: 'STATUS_WAITING', message: `${pending.length} submission(s) 檢核中; asking again in ${Math.round(Math.min(pause, left) / 1000)} s` });
       await sleep(Math.min(pause, left));
       pause = Math.min(maxPoll, Math.round(pause * 1.5));
-      const fresh = await query(o, pending);
+      const fresh = await byReceipts(o, pending);
       record(o, fresh);
       for (const s of fresh) byReceipt.set(s.receiptNo, s);
     }
@@ -132,7 +164,7 @@ export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
   const receipts = list.map(toReceipt);
   const counts = { checking: 0, passed: 0, failed: 0 };
   for (const r of receipts) counts[r.status]++;
-  return { receipts, counts, timedOut };
+  return { receipts, paging: listing.paging, criteria: listing.criteria, counts, timedOut };
 }
 
 function record(o: StatusOptions, list: Submission[]): void {

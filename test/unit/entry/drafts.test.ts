@@ -51,11 +51,36 @@ describe('the draft store (migration 3)', () => {
     // when it is opened
     store = openStore({ file });
     // then it is migrated, the journal kept
-    expect(schemaVersion(store.db)).toBe(3);
-    expect(STORE_MIGRATIONS[2]!.description).toMatch(/drafts/);
+    expect(schemaVersion(store.db)).toBe(STORE_MIGRATIONS.length);
+    expect(STORE_MIGRATIONS[2]).toMatchObject({ version: 3, description: expect.stringMatching(/drafts/) });
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM submissions').get()).toEqual({ n: 1 });
     expect(createDraft(store, rec('0001'), counts, clock).id).toBe(1);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('adds the drafts tables to a store that passed step 3 while it was an empty reservation', () => {
+    // given a labup.db at version 4 whose step 3 added nothing (labup before entry)
+    store.close();
+    const file = join(dir, 'reserved.db');
+    const db = new Database(file);
+    for (const m of STORE_MIGRATIONS.slice(0, 4)) if (m.version !== 3) m.up(db);
+    db.pragma('user_version = 4');
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'drafts'`).get()).toBeUndefined();
+    db.close();
+    // when it is opened, step 5 adds them
+    store = openStore({ file });
+    expect(createDraft(store, rec('0001'), counts, clock).status).toBe('draft');
+    // and a store whose step 3 made them keeps its drafts through step 5
+    store.close();
+    const kept = join(dir, 'kept.db');
+    const db3 = new Database(kept);
+    for (const m of STORE_MIGRATIONS.slice(0, 3)) m.up(db3);
+    db3.pragma('user_version = 3');
+    db3.prepare(`INSERT INTO drafts (status, record, created_at, updated_at) VALUES ('draft', '{"header":{},"items":[]}', 'x', 'x')`).run();
+    db3.close();
+    store = openStore({ file: kept });
+    expect(listDrafts(store).map((d) => d.id)).toEqual([1]);
+    expect(schemaVersion(store.db)).toBe(STORE_MIGRATIONS.length);
   });
 
   it('keeps a draft 暫存 until it is uploaded; 檢核中 and 檢核正確 are read-only; 檢核錯誤 becomes 暫存 when corrected', () => {
@@ -131,8 +156,8 @@ describe('entry query: by 資料建立日期 (last two days by default) and 資�
     expect(queryDrafts(store, { showIds: true }, now).page.items[0]!.h9).toBe(PATIENT);
     // ROC and ISO dates, paging, sorting
     expect(queryDrafts(store, { from: '115/11/22', to: '2026-11-25', sort: '+id', pageSize: 2, page: 2 }, now).page).toMatchObject({ total: 3, pages: 2, page: 2, items: [expect.objectContaining({ h7: '0003' })] });
-    // a bare field keeps the listing's default order (newest first), as in every labup listing
-    expect(queryDrafts(store, { from: '115/11/22', sort: 'id', pageSize: 1 }, now).page.items[0]!.id).toBe(3);
+    // a bare field sorts ascending, as in every labup listing
+    expect(queryDrafts(store, { from: '115/11/22', sort: 'id', pageSize: 1 }, now).page.items[0]!.id).toBe(1);
     expect(queryDrafts(store, { from: '1151122', sort: '-id' }, now).page.items.map((s) => s.id)).toEqual([3, 2, 1]);
     expect(() => queryDrafts(store, { sort: 'nope' }, now)).toThrow(expect.objectContaining({ code: 'BAD_SORT' }));
     // by status (English name or 資料處理狀態)
