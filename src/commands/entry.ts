@@ -13,6 +13,7 @@ import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, typ
 import type { PortalConnection } from '../transport/connect.js';
 import type { Store } from '../store/store.js';
 import type { DraftView } from '../entry/entry.js';
+import { portalErrorLine } from '../entry/drafts.js';
 import type { DraftQueryResult } from '../entry/listing.js';
 import type { EntryStart } from '../entry/interactive.js';
 
@@ -94,7 +95,7 @@ function lazyPortal(ctx: CliContext, flags: PortalFlags): () => Promise<PortalCo
 
 async function session(ctx: CliContext, store: Store, flags: EntryFlags, start: EntryStart): Promise<number> {
   const { EntrySession } = await import('../entry/interactive.js');
-  const { entryOutbox } = await import('../entry/upload.js');
+  const { entryOutbox, entryChecksDir } = await import('../entry/upload.js');
   const institution = institutionOf(ctx, flags);
   const s = new EntrySession({
     store,
@@ -105,6 +106,7 @@ async function session(ctx: CliContext, store: Store, flags: EntryFlags, start: 
     showIds: ctx.globals.showIds,
     connect: lazyPortal(ctx, flags),
     outbox: entryOutbox(ctx.env),
+    checksDir: entryChecksDir(ctx.env),
     host: ctx.out,
   });
   await s.run(start);
@@ -151,6 +153,7 @@ function renderView(ctx: CliContext, v: DraftView): void {
     ctx.out.result(`  item #${i + 1}`);
     for (const [id, value] of Object.entries(it)) ctx.out.result(`    ${id} ${fieldName(id)}: ${value}`);
   });
+  for (const e of v.portalErrors ?? []) ctx.out.result(`  portal ${portalErrorLine(e)}`);
   for (const f of [...v.errors, ...v.warnings]) ctx.out.result(`  ${f.severity} ${f.code}${f.rdata !== null ? ` item #${f.rdata}` : ''}: ${f.message} → ${f.hint}`);
 }
 
@@ -379,11 +382,12 @@ export function register(program: Command, wrap: Wrap): void {
       let refresh: { refreshed: boolean; error?: { code: string; message: string } } = { refreshed: false };
       if (opts.refresh && store.db.prepare(`SELECT 1 FROM drafts WHERE status = 'checking' LIMIT 1`).get() !== undefined) {
         const { refreshDrafts } = await import('../entry/refresh.js');
+        const { entryChecksDir } = await import('../entry/upload.js');
         const { LabupError } = await import('../errors.js');
         try {
           const portal = await openPortalFromCli(ctx, opts);
           await portal.signIn();
-          await refreshDrafts({ store, client: portal.client, clock: ctx.clock, host: ctx.out });
+          await refreshDrafts({ store, client: portal.client, clock: ctx.clock, checksDir: entryChecksDir(ctx.env), host: ctx.out });
           refresh = { refreshed: true };
         } catch (err) {
           if (!(err instanceof LabupError) || err.kind === 'internal') throw err;

@@ -43,9 +43,31 @@ export interface Draft {
   uploadedAt: string | null;
   /** 檢核時間 of its upload, once checked. */
   checkedAt: string | null;
+  /** The portal's check file rows on this record (檢核錯誤), explained; null when none were read. */
+  portalErrors: PortalError[] | null;
   /** 資料建立日期, ISO 8601 (+08:00). */
   createdAt: string;
   updatedAt: string;
+}
+
+/** One row of the portal's check file (檢核結果檔) about a draft, with labup's explanation of its code. */
+export interface PortalError {
+  /** The item's position, or null for a header field (or the whole file). */
+  rdata: number | null;
+  field: string | null;
+  /** 錯誤代碼: NHIA's (`02`), or `L:<labup finding>`. */
+  code: string;
+  /** 錯誤說明, as the check file words it. */
+  message: string;
+  zh: string;
+  en: string;
+  fix: string;
+}
+
+/** A check-file row as one line: `h9 身分證統一編號 #2 [02] 錯誤說明 — English → what to do`. */
+export function portalErrorLine(e: PortalError): string {
+  const where = [e.field ?? '', e.rdata !== null ? `item #${e.rdata}` : ''].filter(Boolean).join(' ');
+  return `${where ? where + ' ' : ''}[${e.code}] ${e.message}${e.en ? ` — ${e.en}` : ''}${e.fix ? ` → ${e.fix}` : ''}`;
 }
 
 interface DraftRow {
@@ -61,6 +83,7 @@ interface DraftRow {
   h16: string | null;
   uploaded_at: string | null;
   checked_at: string | null;
+  portal_errors: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -80,6 +103,7 @@ function toDraft(r: DraftRow): Draft {
     h16: r.h16,
     uploadedAt: r.uploaded_at,
     checkedAt: r.checked_at,
+    portalErrors: r.portal_errors ? (JSON.parse(r.portal_errors) as PortalError[]) : null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -132,7 +156,7 @@ export function updateDraft(store: Store, id: number, record: DailyRecord, count
       if (!isEditable(d)) throw readOnly(d, 'edited');
       db.prepare(
         `UPDATE drafts SET status = 'draft', record = ?, error_count = ?, warning_count = ?, upload_id = NULL, position = NULL, portal = NULL, receipt_no = NULL,
-           h16 = NULL, uploaded_at = NULL, checked_at = NULL, updated_at = ? WHERE id = ?`,
+           h16 = NULL, uploaded_at = NULL, checked_at = NULL, portal_errors = NULL, updated_at = ? WHERE id = ?`,
       ).run(JSON.stringify(record), counts.errorCount, counts.warningCount, taipeiIso(clock.now()), id);
       return getDraft(store, id);
     })
@@ -378,5 +402,21 @@ export function recordUploadStatus(store: Store, portal: string, f: UploadStatus
       .prepare(`UPDATE drafts SET status = ?, checked_at = ?, updated_at = ? WHERE portal = ? AND receipt_no = ? AND status <> 'draft' AND status <> ?`)
       .run(f.status, f.checkedAt, now, portal, f.receiptNo, f.status);
     return r.changes;
+  })();
+}
+
+/**
+ * Records the check file's rows for the drafts of a 收件序號: each row goes to the draft at its hdata
+ * position; rows on the whole file (no hdata) go to every draft of the upload.
+ */
+export function recordPortalErrors(store: Store, portal: string, receiptNo: string, rows: Array<PortalError & { hdata: number | null }>): void {
+  const db = store.db;
+  db.transaction(() => {
+    const drafts = listDrafts(store, { portal, receiptNos: [receiptNo] });
+    const set = db.prepare('UPDATE drafts SET portal_errors = ? WHERE id = ?');
+    for (const d of drafts) {
+      const mine = rows.filter((r) => r.hdata === null || r.hdata === d.position).map(({ hdata: _hdata, ...rest }) => rest);
+      set.run(JSON.stringify(mine), d.id);
+    }
   })();
 }

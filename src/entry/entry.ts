@@ -4,9 +4,10 @@
  */
 import type { Clock } from '../clock.js';
 import type { Finding } from '../format/findings.js';
-import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
+import { maskId, maskIdsInText, PERSON_ID_FIELDS } from '../format/national-id.js';
 import type { Store } from '../store/store.js';
-import { createDraft, getDraft, isEditable, removeDrafts, updateDraft, type Draft, type DraftStatus } from './drafts.js';
+import { createDraft, getDraft, isEditable, removeDrafts, updateDraft, type Draft, type DraftStatus, type PortalError } from './drafts.js';
+export { portalErrorLine } from './drafts.js';
 import { applyEdits, type SetSpec } from './edit.js';
 import { readJsonOrders } from './json-input.js';
 import { canonicalRecord, checkEntry, completeRecord, normaliseRecord, type DailyRecord, type RecordCheck } from './record.js';
@@ -97,6 +98,8 @@ export interface DraftView {
   updatedAt: string;
   /** The order: header fields and `items`; IDs masked unless showIds. */
   order: Record<string, unknown>;
+  /** The portal's check file rows on this record (檢核錯誤), explained; null when none were read. */
+  portalErrors: PortalError[] | null;
   errorCount: number;
   warningCount: number;
   /** Findings as of now (the whole core, with h16 = now for a draft not yet uploaded). */
@@ -119,6 +122,7 @@ export function viewDraft(d: Draft, o: SaveOptions): DraftView {
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
     order: orderObject(maskedRecord(d.record, o.showIds === true)),
+    portalErrors: d.portalErrors && !o.showIds ? d.portalErrors.map((e) => ({ ...e, message: maskIdsInText(e.message) })) : d.portalErrors,
     errorCount: check.errors.length,
     warningCount: check.warnings.length,
     errors: check.errors,

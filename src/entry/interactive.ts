@@ -23,7 +23,7 @@ import type { Store } from '../store/store.js';
 import type { PortalConnection } from '../transport/connect.js';
 import { displayWidth, formatTable } from '../transport/cli-support.js';
 import { DRAFT_STATUSES, DRAFT_STATUS_TEXT, getDraft, isEditable, removeDrafts, type Draft } from './drafts.js';
-import { saveRecord, viewDraft } from './entry.js';
+import { portalErrorLine, saveRecord, viewDraft } from './entry.js';
 import {
   checkAnswer,
   DERIVED_FIELDS,
@@ -60,6 +60,8 @@ export interface EntrySessionOptions {
   connect: () => Promise<PortalConnection>;
   /** Where upload ZIPs are built. */
   outbox: string;
+  /** Where the check files of 檢核錯誤 uploads go (their rows are kept on the drafts). */
+  checksDir?: string;
   host?: IoHost;
 }
 
@@ -447,7 +449,7 @@ export class EntrySession {
     try {
       const portal = await this.o.connect();
       await portal.signIn();
-      await refreshDrafts({ store: this.o.store, client: portal.client, clock: this.o.clock, ...(this.o.host ? { host: this.o.host } : {}) });
+      await refreshDrafts({ store: this.o.store, client: portal.client, clock: this.o.clock, ...(this.o.checksDir ? { checksDir: this.o.checksDir } : {}), ...(this.o.host ? { host: this.o.host } : {}) });
     } catch (err) {
       if (!(err instanceof LabupError) || err.kind === 'internal') throw err;
       this.print(`（資料處理狀態未更新 not refreshed from the portal: ${err.message}）`);
@@ -523,6 +525,10 @@ export class EntrySession {
         if (val !== undefined) this.print(`    ${f.id} ${f.zh}: ${this.id(val, f.id)}`);
       }
     });
+    if (v.portalErrors?.length) {
+      this.print(`  ── 入口網站檢核結果 the portal's check (收件序號 ${d.receiptNo ?? '—'}) ──`);
+      for (const e of v.portalErrors) this.print(`  ✗ ${portalErrorLine(e)}`);
+    }
     this.findings([...v.errors, ...v.warnings]);
     if (!v.editable) {
       await this.o.prompter.select<string>({ message: '檢核中與檢核正確資料僅能瀏覽 (read-only)', choices: [{ name: '返回 back', value: 'back' }] });

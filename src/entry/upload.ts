@@ -41,6 +41,11 @@ export function entryOutbox(env: Env): string {
   return join(dataHome(env), 'entry', 'outbox');
 }
 
+/** Where the check files of 檢核錯誤 uploads of drafts are kept: `LABUP_HOME/entry/checks`. */
+export function entryChecksDir(env: Env): string {
+  return join(dataHome(env), 'entry', 'checks');
+}
+
 /** The 暫存 drafts the upload list offers: created within the last year (近一年內), oldest first. */
 export function uploadCandidates(store: Store, clock: Clock): Draft[] {
   return listDrafts(store, { statuses: ['draft'], createdFrom: isoDate(uploadWindowStart(clock)) });

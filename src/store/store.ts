@@ -55,6 +55,7 @@ function entryTables(db: Database.Database): void {
       h16 TEXT,
       uploaded_at TEXT,
       checked_at TEXT,
+      portal_errors TEXT,
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL
     );

@@ -99,7 +99,7 @@ describe('entry upload against the sandbox portal', () => {
     // when the portal has processed it and the drafts are refreshed
     await t.processAll();
     const report = await refreshDrafts({ store, client: portal.client, clock: t.clock });
-    expect(report).toEqual({ asked: [r.receiptNo], changed: 2, unknown: [] });
+    expect(report).toEqual({ asked: [r.receiptNo], changed: 2, unknown: [], explained: [] });
     expect(getDraft(store, ids[0]!).status).toBe('passed');
     expect(getDraft(store, ids[2]!).statusText).toBe('檢核正確');
     expect(listJournal(store)[0]!.status).toBe('passed');
@@ -187,8 +187,17 @@ describe('entry upload against the sandbox portal', () => {
     t.clock.advance(3_600_000);
     expect(r.ok).toBe(true);
     await t.processAll();
-    const rep = await refreshDrafts({ store, client: portal.client, clock: t.clock });
-    expect(rep.changed).toBe(2);
+    const checks = join(home.path, 'checks');
+    const rep = await refreshDrafts({ store, client: portal.client, clock: t.clock, checksDir: checks });
+    expect(rep).toMatchObject({ changed: 2, explained: [(r as { receiptNo: string }).receiptNo] });
     expect(listDrafts(store, { ids: [again, other] }).map((d) => d.status)).toEqual(['failed', 'failed']);
+    // the check file says which record was wrong, and why: it is kept on that draft
+    expect(getDraft(store, again).portalErrors).toEqual([
+      expect.objectContaining({ rdata: null, field: 'h16', code: '25', message: expect.stringContaining('資料重覆'), en: expect.any(String), fix: expect.any(String) }),
+    ]);
+    expect(getDraft(store, other).portalErrors).toEqual([]);
+    expect(statSync(join(checks, `1300_${(r as { receiptNo: string }).receiptNo}.msg.txt`)).mode & 0o777).toBe(0o600);
+    // corrected, the draft is 暫存 again and the portal's old reasons are gone
+    expect(saveRecord(store, again, order(1, { h7: '0077' }), { clock: t.clock }).draft).toMatchObject({ status: 'draft', portalErrors: null });
   });
 });

@@ -205,7 +205,9 @@ describe('the interactive entry (單筆登錄)', () => {
     // the masked ID on screen
     expect(screen.some((l) => l.includes(`h9 身分證統一編號: ${PATIENT.slice(0, 3)}****${PATIENT.slice(-3)}`))).toBe(true);
     // … and after 檢核錯誤, editing is allowed and the draft becomes 暫存
-    store.db.prepare(`UPDATE drafts SET status = 'failed'`).run();
+    store.db
+      .prepare(`UPDATE drafts SET status = 'failed', portal_errors = ?`)
+      .run(JSON.stringify([{ rdata: null, field: 'h7', code: '23', message: '就醫序號錯誤', zh: '就醫序號錯誤', en: 'visit sequence number wrong', fix: 'Write the 4-character 就醫序號.' }]));
     const ed = session([
       { match: '詳細資料 open a record', answer: `open:${a.id}` },
       action('edit'),
@@ -219,6 +221,9 @@ describe('the interactive entry (單筆登錄)', () => {
     ]);
     await ed.s.run({ screen: 'query', query: { status: 'failed' } });
     expect(ed.prompter.remaining()).toEqual([]);
+    // the portal's reasons were shown with the record
+    expect(screen).toContain("  ── 入口網站檢核結果 the portal's check (收件序號 1151125000001) ──");
+    expect(screen).toContain('  ✗ h7 [23] 就醫序號錯誤 — visit sequence number wrong → Write the 4-character 就醫序號.');
     const [d] = listDrafts(store);
     expect(d!.status).toBe('draft');
     expect(d!.receiptNo).toBeNull();
