@@ -164,8 +164,8 @@ function fieldName(id: string): string {
 function renderListing(ctx: CliContext, res: DraftQueryResult, cells: (s: DraftQueryResult['page']['items'][number]) => string[], headings: readonly string[]): void {
   const { page } = res;
   if (page.items.length) for (const line of formatTable([[...headings], ...page.items.map(cells)])) ctx.out.result(line);
-  const window = res.from ? `資料建立日期 ${res.from} ~ ${res.to}; ` : '';
-  ctx.out.summary(`labup entry: ${page.total === 0 ? 'no records' : `${page.total} record(s)`} (${window}${describePage(page)})`);
+  const window = res.from ? `資料建立日期 ${res.from} ~ ${res.to}${res.statuses ? `, ${res.statuses.join(',')}` : ''}; ` : res.statuses ? `${res.statuses.join(',')}; ` : '';
+  ctx.out.summary(`labup entry: ${page.total === 0 ? `no records${window ? ` (${window.replace(/; $/, '')})` : ''}` : `${window}${describePage(page)}`}`);
 }
 
 export function register(program: Command, wrap: Wrap): void {

@@ -404,7 +404,7 @@ export class EntrySession {
     this.print('   ' + head);
     const ids = await this.o.prompter.checkbox<number>({
       message: '勾選欲上傳資料 choose (space 勾選, a 全選 all, Enter 資料上傳)',
-      choices: candidates.map((d, i) => ({ name: rows[i]!, value: d.id, ...(checks.get(d.id)!.ok ? {} : { disabled: `有 ${checks.get(d.id)!.errors.length} 個錯誤 errors` }) })),
+      choices: candidates.map((d, i) => ({ name: rows[i]!, value: d.id, ...(checks.get(d.id)!.ok ? {} : { disabled: '（有錯誤，修正後才能上傳 fix it first: 查詢… → 編輯）' }) })),
       pageSize: 15,
     });
     if (ids.length === 0) {
