@@ -175,18 +175,22 @@ export class PromptDriver {
   }
 
   /** In the select list being asked, moves the cursor (❯) to the choice containing `choice` and presses Enter. */
-  async choose(message: RegExp | string, choice: string): Promise<void> {
+  async choose(message: RegExp | string, choice: string, timeout = 20_000): Promise<void> {
     await this.prompt(message);
+    const deadline = Date.now() + timeout;
     let last = '';
-    for (let i = 0; i < 80; i++) {
+    let presses = 0;
+    while (Date.now() < deadline && presses <= 80) {
       const screen = await this.t.screen();
       const active = screen.split('\n').find((l) => l.startsWith('❯')) ?? '';
       if (active.includes(choice)) {
         await this.submit(message);
         return;
       }
+      // One step at a time: press again only once the cursor has moved.
       if (active !== last) {
         last = active;
+        presses++;
         await this.t.press('Down');
       }
       await new Promise((r) => setTimeout(r, 30));
