@@ -14,10 +14,10 @@ describe('labup history', () => {
     mkdirSync(cwd, { recursive: true });
     env = { LABUP_HOME: join(d.path, 'home'), XDG_CONFIG_HOME: join(d.path, 'config'), LABUP_SANDBOX_DELAY: '1s' };
     // given: a daily run that passed, one with nothing to send, and a manual upload
-    expect((await labup(['daily', fixture('daily/lab-results.csv'), '--sandbox', '-q'], { cwd, env })).code).toBe(0);
-    expect((await labup(['daily', fixture('daily/header-only.csv'), '--sandbox', '-q'], { cwd, env })).code).toBe(6);
-    // (half a minute later: each command's sandbox starts its clock at LABUP_NOW, so the order by 傳送時間 is fixed)
-    expect((await labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox', '-q'], { cwd, env: { ...env, LABUP_NOW: '2026-11-25T21:00:30+08:00' } })).code).toBe(0);
+    // (each a few minutes apart: every process starts the in-process sandbox's clock at LABUP_NOW)
+    expect((await labup(['daily', fixture('daily/lab-results.csv'), '--sandbox', '-q'], { cwd, env: { ...env, LABUP_NOW: '2026-11-25T21:00:00+08:00' } })).code).toBe(0);
+    expect((await labup(['daily', fixture('daily/header-only.csv'), '--sandbox', '-q'], { cwd, env: { ...env, LABUP_NOW: '2026-11-25T21:03:00+08:00' } })).code).toBe(6);
+    expect((await labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox', '-q'], { cwd, env: { ...env, LABUP_NOW: '2026-11-25T21:06:00+08:00' } })).code).toBe(0);
   });
   afterAll(() => d.remove());
 
@@ -26,11 +26,12 @@ describe('labup history', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^上傳日期 +傳送時間 +收件序號 +處理狀態 +錯誤筆數 +檔案 +來源$/);
+    // The in-process sandbox's clock runs on from LABUP_NOW in real time: a loaded machine may take seconds.
+    const at = (minute: string) => expect.stringMatching(new RegExp(`^2026-11-25 21:${minute}:\\d\\d$`));
     expect(lines.slice(1).map((l) => l.split(/ {2,}/))).toEqual([
-      ['115/11/25', '2026-11-25 21:00:30', '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
-      // the daily run's 傳送時間 is its sandbox's: a second or two after it started
-      ['115/11/25', expect.stringMatching(/^2026-11-25 21:00:0\d$/), '1151125000001', '檢核正確', '0', 'TOTFA.zip', `daily run 1: ${fixture('daily/lab-results.csv')}`],
-      ['115/11/25', '2026-11-25 21:00:00', '—', '未上傳 (no data rows)', `daily run 2: ${fixture('daily/header-only.csv')}`],
+      ['115/11/25', at('06'), '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
+      ['115/11/25', at('0[3-5]'), '—', '未上傳 (no data rows)', `daily run 2: ${fixture('daily/header-only.csv')}`],
+      ['115/11/25', at('0[0-2]'), '1151125000001', '檢核正確', '0', 'TOTFA.zip', `daily run 1: ${fixture('daily/lab-results.csv')}`],
     ]);
     expect(r.stderr.trim()).toBe('labup history: 3 entries for 上傳日期 115/10/27–115/11/25');
   });
@@ -40,8 +41,10 @@ describe('labup history', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ from: '115/11/25', to: '115/11/25', total: 3, pages: 2, page: 1, pageSize: 2 });
-    expect(doc.items[1]).toMatchObject({ receiptNo: '1151125000001', status: 'passed', statusText: '檢核正確', uploadDate: '115/11/25', run: { id: 1, outcome: 'passed', state: 'done' } });
-    expect(doc.items[1].run.report).toBe(join(cwd, 'downloads', 'reports', 'labup-daily-1151125-run1.json'));
+    expect(doc.items.map((i: { receiptNo: string | null }) => i.receiptNo)).toEqual(['1151125000002', null]);
+    const second = JSON.parse((await labup(['history', '--json', '--from', '115/11/25', '--to', '2026-11-25', '--page-size', '2', '--page', '2'], { cwd, env })).stdout);
+    expect(second.items[0]).toMatchObject({ receiptNo: '1151125000001', status: 'passed', statusText: '檢核正確', uploadDate: '115/11/25', run: { id: 1, outcome: 'passed', state: 'done' } });
+    expect(second.items[0].run.report).toBe(join(cwd, 'downloads', 'reports', 'labup-daily-1151125-run1.json'));
   });
 
   it('exits 6 for a window with nothing, 2 for a bad flag', async () => {
