@@ -6,8 +6,9 @@
  * Every step is written to the run's record in the client store before the next one starts, and
  * the run is known by its inputs' content and its 上傳日期. The same command run again after an
  * interruption — a crash, SIGKILL, a reboot, the deadline — continues where the last one stopped:
- * it re-sends the ZIP it already packed (the same idempotency key, so never a second submission),
- * or waits on the 收件序號 it already has, and does not fetch files already here. A lock file in
+ * for the ZIP it already packed it asks the portal what it received and adopts that submission, or
+ * sends it again (the same idempotency key: never a second submission), or waits on the 收件序號
+ * it already has, and does not fetch files already here. A lock file in
  * LABUP_HOME keeps two runs apart. The result is data (also written as the JSON report); the CLI
  * renders it and turns it into an exit code.
  */
@@ -799,7 +800,7 @@ async function dryRunResult(
     result.notices.push(`would continue run ${run.id}: wait on 收件序號 ${run.receiptNo} (${run.statusText ?? '檢核中'}), then download into ${o.downloadDir}; nothing would be uploaded`);
     result.receipts = [receiptOf(run, null)];
   } else if (run?.zipPath && existsSync(run.zipPath)) {
-    result.notices.push(`would continue run ${run.id}: send ${run.zipPath} again with the same idempotency key (the portal answers with the submission it may already have)`);
+    result.notices.push(`would continue run ${run.id}: ask the portal what it received of ${run.zipPath} for 上傳日期 ${rocSlashed(run.uploadDate)} and adopt it, or send it again with the same idempotency key`);
     result.zip = { path: run.zipPath, name: basename(run.zipPath), sha256: run.zipSha256, h16: run.h16 };
   } else {
     const p = await pack(
