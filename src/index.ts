@@ -191,3 +191,18 @@ export { uploadDrafts, uploadCandidates, entryOutbox, UPLOAD_MESSAGES } from './
 export type { UploadDraftsOptions, EntryUploadOutcome } from './entry/upload.js';
 export { refreshDrafts } from './entry/refresh.js';
 export type { RefreshReport } from './entry/refresh.js';
+// doctor: the checks an unattended run depends on (shared with the daily preflight); adoption of
+// what the portal received after a lost answer; the proxy route.
+export { runDoctor, doctorChecks } from './doctor/doctor.js';
+export type { DoctorOptions, DoctorResult } from './doctor/doctor.js';
+export { CHECK, runChecks, CLOCK_SKEW_WARN_MS } from './doctor/checks.js';
+export type { Check, CheckAnswer, CheckContext, CheckOutcome, ChecksResult, RunChecksOptions } from './doctor/checks.js';
+export { inspectJournal } from './doctor/journal-check.js';
+export type { JournalInspection } from './doctor/journal-check.js';
+export { findReceived } from './transport/upload.js';
+export type { UploadDryRun } from './transport/upload.js';
+export type { ConfirmedBy } from './store/journal.js';
+export { outcomeUnknown } from './transport/retry.js';
+export { proxyRoute, describeRoute, maskProxyUrl } from './transport/proxy.js';
+export type { ProxyRoute, ProxySettings } from './transport/proxy.js';
+export { readUserId } from './transport/connect.js';

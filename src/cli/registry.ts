@@ -18,5 +18,6 @@ import * as contact from '../commands/contact.js';
 import * as daily from '../commands/daily.js';
 import * as history from '../commands/history.js';
 import * as entry from '../commands/entry.js';
+import * as doctor from '../commands/doctor.js';
 
-export const COMMANDS: CommandModule[] = [daily, validate, pack, upload, status, download, decrypt, explain, history, notices, contact, card, sandbox, config, entry];
+export const COMMANDS: CommandModule[] = [daily, validate, pack, upload, status, download, decrypt, explain, history, notices, contact, card, sandbox, config, entry, doctor];

@@ -86,8 +86,25 @@ export function register(program: Command, wrap: Wrap): void {
           deadline: opts.deadline,
           downloadDir: opts.out,
           encryptedDownload: opts.encrypted,
+          portal: opts.portal,
+          card: opts.card,
+          caFile: opts.ca,
+          retries: opts.retries,
+          requestTimeout: opts.requestTimeout,
         },
-        { institution: '--hosp', waitTimeout: '--wait-timeout', pollInterval: '--poll-interval', deadline: '--deadline', downloadDir: '--out', encryptedDownload: '--encrypted' },
+        {
+          institution: '--hosp',
+          waitTimeout: '--wait-timeout',
+          pollInterval: '--poll-interval',
+          deadline: '--deadline',
+          downloadDir: '--out',
+          encryptedDownload: '--encrypted',
+          portal: '--portal',
+          card: '--card',
+          caFile: '--ca',
+          retries: '--retries',
+          requestTimeout: '--request-timeout',
+        },
       );
       const cfg = resolved.values;
       const settings = dailySettings(cfg, resolved.sources, opts.sandbox === true);
@@ -131,6 +148,9 @@ export function register(program: Command, wrap: Wrap): void {
           return userIdAsker({ env: ctx.env, userIdSource: cfg.userIdSource, prompter: ctx.prompter, host: ctx.out })(retry);
         },
         checkSettings: settings.check,
+        config: cfg,
+        sandbox: opts.sandbox === true,
+        env: ctx.env,
         explain: explainCheckFile,
         showIds: ctx.globals.showIds,
       });

@@ -60,10 +60,9 @@ export function register(program: Command, wrap: Wrap): void {
           ctx.out.warn(`labup decrypt: ${file} holds no files`, 'DECRYPT_EMPTY');
           return ExitCode.NOTHING_TO_DO;
         }
-        if (!ctx.globals.json) {
-          const where = result.outDir ? ` into ${shown(ctx, result.outDir)}` : ' to stdout';
-          ctx.out.info(`labup decrypt: ${file} (${encryption}): ${result.files.length} file(s), ${result.totalBytes.toLocaleString('en-US')} bytes${where}`);
-        }
+        // One line for cron mail, also with --quiet and --json.
+        const where = result.outDir ? ` into ${shown(ctx, result.outDir)}` : ' to stdout';
+        ctx.out.summary(`labup decrypt: ${file} (${encryption}): ${result.files.length} file(s), ${result.totalBytes.toLocaleString('en-US')} bytes${where}`);
         return ExitCode.OK;
       }),
     );

@@ -7,7 +7,7 @@ import { formatRocDate } from '../format/roc.js';
 import { MAX_PORTAL_PAGE_SIZE, describePage, formatRocInstant, parseDateRange, parsePageRequest } from '../query.js';
 import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 import type { DownloadFilesOptions, DownloadReport } from '../transport/download.js';
-import type { FileQuery, ZipEncryption } from '../transport/portal-client.js';
+import type { FileQuery, PortalClient, ZipEncryption } from '../transport/portal-client.js';
 import type { ResendRequest } from '../transport/portal-manual.js';
 import { duration } from '../cli/args.js';
 
@@ -38,6 +38,7 @@ interface DownloadFlags extends PortalFlags {
   requestResend?: string[];
   wait?: boolean;
   timeout?: string;
+  dryRun?: boolean;
 }
 
 function withinArg(v: string): number {
@@ -62,6 +63,8 @@ export function register(program: Command, wrap: Wrap): void {
         'Check files are kept two weeks. --request-resend 收件序號 asks the portal to send an older one ' +
         'again (申請重送); once it is offered again, labup download fetches it (--wait waits for that ' +
         'and downloads it at once).\n\n' +
+        '--dry-run signs in and lists, then reports what would be written (or which 申請重送 filed); nothing ' +
+        'is fetched, written or requested.\n\n' +
         'Exit codes: 0 downloaded (or resend requested), 6 nothing new, 2 usage (or a file no longer ' +
         'kept, an unknown 收件序號, a file still offered), 3 still 申請重送中 at the --wait timeout, ' +
         '4 sign-in (or a 收件序號 of another institution), 5 portal or network.',
@@ -79,7 +82,8 @@ export function register(program: Command, wrap: Wrap): void {
     .option('--timeout <duration>', 'how long --wait may take (default 45m, or waitTimeout in the config)')
     .option('--encrypted', '加密下載: an encrypted ZIP, password = your national ID (ZipCrypto; see --encryption)')
     .addOption(new Option('--encryption <method>', 'encryption of --encrypted ZIPs').choices(['zipcrypto', 'aes256']))
-    .option('--out <dir>', 'folder to write to (default: downloadDir in the config, else ./downloads)');
+    .option('--out <dir>', 'folder to write to (default: downloadDir in the config, else ./downloads)')
+    .option('--dry-run', 'list and report what would be written (or requested); fetch, write and request nothing');
   addPortalOptions(cmd).action(
     wrap(async (ctx, opts: DownloadFlags) => {
       if (opts.receipt && (opts.from || opts.to)) throw usageError('CONFLICTING_FLAGS', 'give --receipt or --from/--to, not both');
@@ -99,6 +103,7 @@ export function register(program: Command, wrap: Wrap): void {
       const portal = await openPortalFromCli(ctx, opts);
       await portal.signIn();
       const list = opts.list === true;
+      const dryRun = opts.dryRun === true && !list;
       const report = await downloadFiles({
         client: portal.client,
         ...(opts.receipt ? { receiptNo: opts.receipt } : {}),
@@ -108,7 +113,7 @@ export function register(program: Command, wrap: Wrap): void {
         ...(opts.pageSize !== undefined ? { pageSize: req.pageSize } : {}),
         sort: req.sort as NonNullable<FileQuery['sort']>,
         order: req.order,
-        listOnly: list,
+        listOnly: list || dryRun,
         encrypted,
         ...(opts.encryption ? { encryption: opts.encryption } : {}),
         outDir,
@@ -116,11 +121,20 @@ export function register(program: Command, wrap: Wrap): void {
         clock: ctx.clock,
         host: ctx.out,
       } satisfies DownloadFilesOptions);
-      if (ctx.globals.json) ctx.out.resultJson(report);
-      else render(ctx, report, list);
       const onePage = report.paging.page;
       const where = onePage === null ? `total ${report.paging.total}` : describePage({ ...report.paging, page: onePage });
       const pending = report.pendingResends.length ? `; ${report.pendingResends.length} 申請重送中` : '';
+      if (dryRun) {
+        const writes = report.files.filter((f) => !f.skipped);
+        if (ctx.globals.json) ctx.out.resultJson({ dryRun: true, outDir, wouldWrite: writes.map((f) => ({ name: f.name, path: f.path, receiptNo: f.receiptNo, size: f.size, sha256: f.sha256, encrypted: f.encrypted })), alreadyHere: report.files.filter((f) => f.skipped).map((f) => f.path), ...report });
+        else {
+          for (const f of report.files) ctx.out.result(f.skipped ? `= ${f.path} (already here)` : `would write ${f.path} (${f.size.toLocaleString('en')} bytes${f.encrypted ? ', encrypted ZIP' : ''}; 收件序號 ${f.receiptNo})`);
+        }
+        ctx.out.summary(`labup download --dry-run: ${writes.length} file(s) would be written to ${outDir}, ${report.files.length - writes.length} already there — ${where}${pending}; nothing was fetched or written`);
+        return writes.length ? ExitCode.OK : ExitCode.NOTHING_TO_DO;
+      }
+      if (ctx.globals.json) ctx.out.resultJson(report);
+      else render(ctx, report, list);
       if (list) {
         ctx.out.summary(`labup download --list: ${report.files.length} file(s) offered, ${report.files.filter((f) => f.skipped).length} already in ${outDir} — ${where}${pending}`);
         return report.files.length ? ExitCode.OK : ExitCode.NOTHING_TO_DO;
@@ -176,6 +190,7 @@ async function requestResend(ctx: CliContext, opts: DownloadFlags): Promise<numb
   const store = openStoreFromCli(ctx);
   const portal = await openPortalFromCli(ctx, opts);
   await portal.signIn();
+  if (opts.dryRun) return resendDryRun(ctx, portal.client, opts.requestResend!);
   const report = await requestResends({ client: portal.client, receipts: opts.requestResend!, wait: opts.wait === true, timeoutMs, pollIntervalMs: pollMs, host: ctx.out });
   const downloads: DownloadReport[] = [];
   if (opts.wait) {
@@ -221,4 +236,51 @@ async function requestResend(ctx: CliContext, opts: DownloadFlags): Promise<numb
   }
   ctx.out.summary(`labup download: ${filed} 申請重送 filed (申請重送中); once the portal offers the file(s) again, run labup download${sandbox}`);
   return ExitCode.OK;
+}
+
+/** `--request-resend --dry-run`: which requests would be filed; each 收件序號 is looked up, nothing is requested. */
+async function resendDryRun(ctx: CliContext, client: PortalClient, receipts: string[]): Promise<number> {
+  const { LabupError } = await import('../errors.js');
+  const pending = (await client.listResendRequests({ status: 'pending', receiptNos: receipts, pageSize: 100 })).items;
+  const rows: Array<{ receiptNo: string; action: 'request' | 'already-requested' | 'refused'; uploadDate?: string; statusText?: string; code?: string; message?: string; exitCode?: number }> = [];
+  for (const receiptNo of receipts) {
+    if (pending.some((p) => p.receiptNo === receiptNo)) {
+      rows.push({ receiptNo, action: 'already-requested' });
+      continue;
+    }
+    try {
+      const s = await client.getSubmission(receiptNo);
+      // What the portal would answer: no check file yet, or one still offered, is refused.
+      if (s.status === 'checking') {
+        rows.push({ receiptNo, action: 'refused', uploadDate: s.uploadDate, statusText: s.statusText, code: 'CHECK_FILE_NOT_READY', message: `${receiptNo} is still 檢核中: there is no check file yet`, exitCode: ExitCode.USAGE });
+        continue;
+      }
+      const offered = (await client.listFiles({ receiptNo, withinDays: 14, pageSize: 1 })).items;
+      if (offered.length) {
+        rows.push({ receiptNo, action: 'refused', uploadDate: s.uploadDate, statusText: s.statusText, code: 'FILE_STILL_AVAILABLE', message: `${offered[0]!.name} is still offered: download it (labup download --receipt ${receiptNo})`, exitCode: ExitCode.USAGE });
+        continue;
+      }
+      rows.push({ receiptNo, action: 'request', uploadDate: s.uploadDate, statusText: s.statusText });
+    } catch (err) {
+      if (!(err instanceof LabupError) || err.kind === 'internal') throw err;
+      rows.push({ receiptNo, action: 'refused', code: err.code, message: err.message, exitCode: err.exitCode });
+    }
+  }
+  if (ctx.globals.json) ctx.out.resultJson({ dryRun: true, requests: rows });
+  else {
+    for (const r of rows) {
+      ctx.out.result(
+        r.action === 'request'
+          ? `would ask to send again: ${r.receiptNo} (上傳日期 ${r.uploadDate}, ${r.statusText})`
+          : r.action === 'already-requested'
+            ? `${r.receiptNo}: already requested (申請重送中)`
+            : `✗ ${r.receiptNo}  [${r.code}] ${r.message}`,
+      );
+    }
+  }
+  const n = rows.filter((r) => r.action === 'request').length;
+  const refused = rows.filter((r) => r.action === 'refused');
+  ctx.out.summary(`labup download --request-resend --dry-run: ${n} 申請重送 would be filed${refused.length ? `, ${refused.length} would be refused` : ''}; nothing was requested`);
+  // As the real request would end: the first refusal's code, else 0 — or 6 when nothing would be filed.
+  return refused.length ? refused[0]!.exitCode! : n ? ExitCode.OK : ExitCode.NOTHING_TO_DO;
 }

@@ -65,7 +65,11 @@ export function register(program: Command, wrap: Wrap): void {
             ctx.out.result(`    → labup notices get ${n.id}`);
           }
         });
-        ctx.out.info(describePage(report.paging) + (report.paging.totalPages > report.paging.page ? ` — --page ${report.paging.page + 1} for more` : ''));
+      }
+      if (report.notices.length) {
+        // One line for cron mail, also with --quiet and --json.
+        const more = report.paging.totalPages > report.paging.page ? ` — --page ${report.paging.page + 1} for more` : '';
+        ctx.out.summary(`labup notices: ${report.notices.length} announcement(s) — ${describePage(report.paging)}${more}`);
       }
       if (report.notices.length === 0) {
         ctx.out.summary(report.paging.total ? `labup notices: nothing on page ${report.paging.page} — ${describePage(report.paging)}` : `labup notices: no announcements${opts.since ? ` since ${opts.since}` : ''}`);

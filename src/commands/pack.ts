@@ -116,6 +116,7 @@ export function register(program: Command, wrap: Wrap): void {
             byCode: result.byCode,
             truncated: result.truncated,
           });
+          ctx.out.summary(summaryText(result));
         } else {
           render(ctx.out, result, max, opts.warnings);
         }
@@ -181,15 +182,17 @@ function render(out: Output, r: PackResult, max: number, warnings: boolean): voi
   else if (r.dryRun) line = `${c.green('✓')} dry run: would write ${r.target} (${r.entry})  ${c.dim(figures)}${r.errorCount + r.warningCount ? `  ${tally}` : ''}`;
   else line = `${r.forced ? c.yellow('!') : c.green('✓')} wrote ${r.output} (${r.entry})  ${c.dim(figures)}${r.forced ? c.yellow(`  forced with ${tally}`) : r.warningCount ? `  ${tally}` : ''}`;
   out.result(line);
-  if (out.quiet) {
-    out.summary(
-      r.refused === 'empty'
-        ? 'labup pack: nothing to pack (no data rows)'
-        : r.refused === 'invalid'
-          ? `labup pack: refused, ${tally}; nothing written`
-          : r.dryRun
-            ? `labup pack: dry run, would write ${r.target}`
-            : `labup pack: wrote ${r.output} (${r.counts.hdata} hdata, ${r.counts.rdata} rdata)`,
-    );
-  }
+  if (out.quiet) out.summary(summaryText(r));
+}
+
+/** The one line for cron mail (with --quiet or --json). */
+function summaryText(r: PackResult): string {
+  const tally = `${r.errorCount} error${r.errorCount === 1 ? '' : 's'}${r.warningCount ? `, ${r.warningCount} warning${r.warningCount === 1 ? '' : 's'}` : ''}`;
+  return r.refused === 'empty'
+    ? 'labup pack: nothing to pack (no data rows)'
+    : r.refused === 'invalid'
+      ? `labup pack: refused, ${tally}; nothing written`
+      : r.dryRun
+        ? `labup pack: dry run, would write ${r.target}`
+        : `labup pack: wrote ${r.output} (${r.counts.hdata} hdata, ${r.counts.rdata} rdata)`;
 }

@@ -8,6 +8,7 @@ import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, typ
 interface UploadFlags extends PortalFlags {
   uploadDate?: string;
   force?: boolean;
+  dryRun?: boolean;
 }
 
 export function register(program: Command, wrap: Wrap): void {
@@ -18,13 +19,18 @@ export function register(program: Command, wrap: Wrap): void {
       'Validates the ZIP locally with the same rules the portal applies (an invalid file is not sent ' +
         'unless --force), checks h16 against 上傳日期, signs in with the card, and sends it. Every ' +
         'submission is journaled before and after sending; running the same command again never ' +
-        'submits twice (the same ZIP and 上傳日期 give the same idempotency key and 收件序號).\n\n' +
-        'Exit codes: 0 sent (檢核中), 1 invalid locally or refused by the portal, 2 usage, 4 card or ' +
-        'sign-in, 5 portal or network after retries.',
+        'submits twice: the same ZIP and 上傳日期 give the same idempotency key and 收件序號, and when an ' +
+        'answer is lost (a timeout, a dropped connection) labup asks the portal what it received for that ' +
+        '上傳日期 and adopts the submission with the ZIP’s content hash instead of sending it again.\n\n' +
+        '--dry-run validates, signs in and asks the portal what it already holds, then reports what would be ' +
+        'sent; nothing is sent and the journal is not written.\n\n' +
+        'Exit codes: 0 sent (檢核中) or already there (or, with --dry-run, would be sent), 1 invalid locally ' +
+        'or refused by the portal, 2 usage, 4 card or sign-in, 5 portal or network after retries.',
     )
     .argument('<file>', 'the upload ZIP (one daily XML inside, letters-and-digits names)')
     .option('--upload-date <date>', '上傳日期: YYY/MM/DD, YYYMMDD or YYYY-MM-DD, today or yesterday (default today, Asia/Taipei)')
-    .option('--force', 'send even if local validation finds errors (the portal will answer 檢核錯誤)');
+    .option('--force', 'send even if local validation finds errors (the portal will answer 檢核錯誤)')
+    .option('--dry-run', 'validate, sign in and ask the portal what it holds; report what would be sent, send nothing');
   addPortalOptions(cmd).action(
     wrap(async (ctx, file: string, opts: UploadFlags) => {
       const { uploadZip } = await import('../transport/upload.js');
@@ -35,6 +41,7 @@ export function register(program: Command, wrap: Wrap): void {
         file,
         ...(opts.uploadDate ? { uploadDate: opts.uploadDate } : {}),
         force: opts.force === true,
+        dryRun: opts.dryRun === true,
         showIds: ctx.globals.showIds,
         portal,
         store,
@@ -51,6 +58,17 @@ export function register(program: Command, wrap: Wrap): void {
         ctx.out.summary(`labup upload: ${r.report.errorCount} error(s) in ${file}; not sent. Fix them (labup validate shows them all), or send anyway with --force.`);
         return ExitCode.INVALID;
       }
+      if ('dryRun' in r) {
+        const { report: _report, ...plan } = r;
+        const what =
+          plan.action === 'send'
+            ? `would send ${plan.fileName} (${plan.size.toLocaleString('en')} bytes, SHA-256 ${plan.contentSha256.slice(0, 12)}…) for 上傳日期 ${plan.uploadDate} as ${plan.institutionCode ?? 'the signed-in institution'}`
+            : `would send nothing: the portal already holds ${plan.fileName} for 上傳日期 ${plan.uploadDate} as 收件序號 ${plan.existing!.receiptNo} (${plan.existing!.statusText})${plan.action === 'adopt' ? ', which a real run adopts' : ''}`;
+        if (ctx.globals.json) ctx.out.resultJson(plan);
+        else ctx.out.result(what);
+        ctx.out.summary(`labup upload --dry-run: ${what}; nothing was sent`);
+        return ExitCode.OK;
+      }
       if (ctx.globals.json) {
         const { report: _report, ...rest } = r;
         ctx.out.resultJson({
@@ -60,6 +78,7 @@ export function register(program: Command, wrap: Wrap): void {
           status: rest.status,
           statusText: rest.statusText,
           replayed: rest.replayed,
+          adopted: rest.adopted,
           file: rest.file,
           fileName: rest.fileName,
           size: rest.size,
@@ -70,9 +89,13 @@ export function register(program: Command, wrap: Wrap): void {
       } else {
         const sent = taipeiDisplay(new Date(r.sentAt));
         for (const line of formatTable([['傳送時間', '收件序號', '上傳日期', '處理狀態'], [sent, r.receiptNo, r.uploadDate, r.statusText]])) ctx.out.result(line);
-        const again = r.replayed ? ' (the portal already had this ZIP for this 上傳日期: same 收件序號, nothing sent twice)' : '';
-        ctx.out.summary(`labup upload: ${r.fileName} → 收件序號 ${r.receiptNo}${again}. Next: labup status ${r.receiptNo} --wait${portal.sandbox ? ' --sandbox' : ''}`);
       }
+      const again = r.adopted
+        ? ' (the answer was lost; the portal had received it, adopted: nothing sent twice)'
+        : r.replayed
+          ? ' (the portal already had this ZIP for this 上傳日期: same 收件序號, nothing sent twice)'
+          : '';
+      ctx.out.summary(`labup upload: ${r.fileName} → 收件序號 ${r.receiptNo}${again}. Next: labup status ${r.receiptNo} --wait${portal.sandbox ? ' --sandbox' : ''}`);
       return ExitCode.OK;
     }),
   );

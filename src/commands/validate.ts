@@ -40,14 +40,11 @@ export function register(program: Command, wrap: Wrap): void {
           });
         } else {
           for (const f of result.files) renderFileReport(ctx.out, f, { maxPrinted: max, warnings: opts.warnings });
-          if (result.files.length > 1 || ctx.out.quiet) {
-            const bad = result.files.filter((f) => !f.ok).length;
-            ctx.out.summary(
-              bad === 0
-                ? `labup validate: all ${result.files.length} file(s) valid`
-                : `labup validate: ${bad} of ${result.files.length} file(s) invalid`,
-            );
-          }
+        }
+        // One line for cron mail: with --quiet or --json, or after several files.
+        if (result.files.length > 1 || ctx.out.quiet || ctx.globals.json) {
+          const bad = result.files.filter((f) => !f.ok).length;
+          ctx.out.summary(bad === 0 ? `labup validate: all ${result.files.length} file(s) valid` : `labup validate: ${bad} of ${result.files.length} file(s) invalid`);
         }
         if (result.files.some((f) => f.failure)) return ExitCode.USAGE;
         return result.ok ? ExitCode.OK : ExitCode.INVALID;

@@ -6,8 +6,9 @@
  * Every step is written to the run's record in the client store before the next one starts, and
  * the run is known by its inputs' content and its 上傳日期. The same command run again after an
  * interruption — a crash, SIGKILL, a reboot, the deadline — continues where the last one stopped:
- * it re-sends the ZIP it already packed (the same idempotency key, so never a second submission),
- * or waits on the 收件序號 it already has, and does not fetch files already here. A lock file in
+ * for the ZIP it already packed it asks the portal what it received and adopts that submission, or
+ * sends it again (the same idempotency key: never a second submission), or waits on the 收件序號
+ * it already has, and does not fetch files already here. A lock file in
  * LABUP_HOME keeps two runs apart. The result is data (also written as the JSON report); the CLI
  * renders it and turns it into an exit code.
  */
@@ -16,6 +17,8 @@ import { basename, join, resolve } from 'node:path';
 import { type Clock, fromTaipei, taipeiDisplay, taipeiIso } from '../clock.js';
 import { ExitCode, isLabupError, usageError, type LabupError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
+import type { Env } from '../paths.js';
+import type { LabupConfig } from '../config/config.js';
 import { formatRocDate, formatRocSlashed, parseRocDate, taipeiToday, type CalendarDate } from '../format/roc.js';
 import { resolveUploadDate, uploadDateAllowed } from '../validate.js';
 import { pack, resolveUploadTime, type PackOptions } from '../pack/pack.js';
@@ -128,6 +131,12 @@ export interface DailyOptions {
   explain?: DailyExplainer;
   /** Checks the timing settings for the preflight (throws a config error); default: nothing to check. */
   checkSettings?: () => string;
+  /** The resolved settings: the preflight's card checks read `card` (default: none, the card checks are skipped). */
+  config?: LabupConfig;
+  /** The built-in sandbox is the portal (its demo card needs no module). */
+  sandbox?: boolean;
+  /** Environment for the card module's search (LABUP_PKCS11_MODULE). */
+  env?: Env;
   /** Further preflight checks, run after the daily ones. */
   extraChecks?: ReadonlyArray<PreflightCheck<DailyPreflightContext>>;
   showIds?: boolean;
@@ -321,10 +330,18 @@ async function dailyRun(o: DailyOptions): Promise<DailyResult> {
       cwd: o.cwd,
       downloadDir: o.downloadDir,
       dryRun,
+      create: !dryRun,
       clock,
+      env: o.env ?? {},
+      host,
+      home: o.home,
+      sandbox: o.sandbox === true,
+      config: o.config ?? {},
       checkSettings: o.checkSettings ?? (() => 'settings read'),
       openStore: o.openStore,
       connect: o.connect,
+      // The card the sign-in will use, opened early for the certificate check.
+      card: async () => (pctx.connection ??= await o.connect()).card?.(),
     };
     const pre = await runPreflight([...DAILY_CHECKS, ...(o.extraChecks ?? [])], pctx, host);
     const base = {
@@ -535,8 +552,9 @@ async function dailyRun(o: DailyOptions): Promise<DailyResult> {
           });
         }
         run = updateRun(store, runId, { receiptNo: up.receiptNo, status: up.status, statusText: up.statusText }, clock);
-        if (up.replayed) notices.push(`the portal already had this ZIP for 上傳日期 ${up.uploadDate}: same 收件序號 ${up.receiptNo}, nothing sent twice`);
-        step('upload', 'done', `收件序號 ${up.receiptNo}${up.replayed ? ' (the portal already had it)' : ''}, ${up.statusText}`);
+        if (up.adopted) notices.push(`the answer to the upload was lost; the portal had received this ZIP for 上傳日期 ${up.uploadDate} (收件序號 ${up.receiptNo}, found by its content hash): adopted, nothing sent twice`);
+        else if (up.replayed) notices.push(`the portal already had this ZIP for 上傳日期 ${up.uploadDate}: same 收件序號 ${up.receiptNo}, nothing sent twice`);
+        step('upload', 'done', `收件序號 ${up.receiptNo}${up.adopted ? ' (adopted: the answer was lost, the portal had it)' : up.replayed ? ' (the portal already had it)' : ''}, ${up.statusText}`);
       }
       const receiptNo = run.receiptNo!;
 
@@ -782,7 +800,7 @@ async function dryRunResult(
     result.notices.push(`would continue run ${run.id}: wait on 收件序號 ${run.receiptNo} (${run.statusText ?? '檢核中'}), then download into ${o.downloadDir}; nothing would be uploaded`);
     result.receipts = [receiptOf(run, null)];
   } else if (run?.zipPath && existsSync(run.zipPath)) {
-    result.notices.push(`would continue run ${run.id}: send ${run.zipPath} again with the same idempotency key (the portal answers with the submission it may already have)`);
+    result.notices.push(`would continue run ${run.id}: ask the portal what it received of ${run.zipPath} for 上傳日期 ${rocSlashed(run.uploadDate)} and adopt it, or send it again with the same idempotency key`);
     result.zip = { path: run.zipPath, name: basename(run.zipPath), sha256: run.zipSha256, h16: run.h16 };
   } else {
     const p = await pack(

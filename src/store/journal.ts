@@ -11,6 +11,13 @@ import type { Store } from './store.js';
 
 export type JournalState = 'sending' | 'sent' | 'refused';
 
+/**
+ * How the 收件序號 was learned: the portal's answer to the upload, its answer to a re-sent upload it
+ * already had (a replay of the idempotency key), or — after a try whose answer was lost — found
+ * among the portal's submissions by the ZIP's content hash and adopted instead of sending again.
+ */
+export type ConfirmedBy = 'answer' | 'replay' | 'adopted';
+
 export interface JournalEntry {
   id: number;
   /** The portal's identity (its base URL, or `sandbox:<folder>`). */
@@ -39,6 +46,8 @@ export interface JournalEntry {
   lastError: string | null;
   /** How many times the upload was attempted. */
   attempts: number;
+  /** How the 收件序號 was learned (null before it was, and for entries older than this field). */
+  confirmedBy: ConfirmedBy | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -62,6 +71,7 @@ interface Row {
   error_count: number | null;
   last_error: string | null;
   attempts: number;
+  confirmed_by: ConfirmedBy | null;
   created_at: string;
   updated_at: string;
 }
@@ -86,6 +96,7 @@ function toEntry(r: Row): JournalEntry {
     errorCount: r.error_count,
     lastError: r.last_error,
     attempts: r.attempts,
+    confirmedBy: r.confirmed_by ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -140,15 +151,21 @@ export interface SentFacts {
   status: SubmissionStatus;
   statusText: string;
   institutionCode?: string | null;
+  /** How the 收件序號 was learned (default `answer`). */
+  confirmedBy?: ConfirmedBy;
 }
 
-/** Records the portal's answer: 收件序號, 傳送時間 and the first 處理狀態. */
+/**
+ * Records the portal's answer: 收件序號, 傳送時間 and the first 處理狀態. An adopted submission keeps
+ * the code of the failure that made its outcome unknown in `lastError`, as the record of why.
+ */
 export function journalMarkSent(store: Store, id: number, facts: SentFacts, clock: Clock): JournalEntry {
   const db = store.db;
+  const how = facts.confirmedBy ?? 'answer';
   db.prepare(
     `UPDATE submissions SET state = 'sent', receipt_no = ?, sent_at = ?, status = COALESCE(status, ?), status_text = COALESCE(status_text, ?),
-       institution_code = COALESCE(?, institution_code), last_error = NULL, updated_at = ? WHERE id = ?`,
-  ).run(facts.receiptNo, facts.sentAt, facts.status, facts.statusText, facts.institutionCode ?? null, taipeiIso(clock.now()), id);
+       institution_code = COALESCE(?, institution_code), confirmed_by = ?, last_error = CASE WHEN ? = 'adopted' THEN last_error ELSE NULL END, updated_at = ? WHERE id = ?`,
+  ).run(facts.receiptNo, facts.sentAt, facts.status, facts.statusText, facts.institutionCode ?? null, how, how, taipeiIso(clock.now()), id);
   return toEntry(db.prepare('SELECT * FROM submissions WHERE id = ?').get(id) as Row);
 }
 

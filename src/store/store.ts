@@ -172,6 +172,13 @@ export const STORE_MIGRATIONS: Migration[] = [
     description: 'single-record entry tables, for stores that passed step 3 while it was still reserved',
     up: entryTables,
   },
+  {
+    version: 6,
+    description: 'how each submission was confirmed (the portal’s answer, a replay, or adopted after a lost answer)',
+    up(db) {
+      db.exec(`ALTER TABLE submissions ADD COLUMN confirmed_by TEXT CHECK (confirmed_by IN ('answer', 'replay', 'adopted'))`);
+    },
+  },
 ];
 
 export interface OpenStoreOptions {

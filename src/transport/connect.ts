@@ -42,6 +42,11 @@ export interface PortalConnection {
   client: PortalClient;
   /** The in-process sandbox, with `sandbox`. */
   sandbox: RunningSandbox | undefined;
+  /**
+   * Opens the card (once) without signing in: a PKCS#11 card's certificate is read without its PIN
+   * (a software token needs its passphrase). Absent on connections made by hand (tests).
+   */
+  card?(): Promise<Card>;
   /** Opens the card and signs in (once; later calls return the same session). */
   signIn(): Promise<PortalSession>;
   /** 醫事機構代碼 of the signing card, once signed in. */
@@ -99,16 +104,17 @@ export async function connectPortal(o: ConnectOptions): Promise<PortalConnection
       onClose: () => sb.stop(),
     });
     const demo = init.demo;
+    const demoCard = async (): Promise<Card> => (card ??= await openCard(demo.card, { pinSource: demo.pinSource, env: o.env, ...(o.host ? { host: o.host } : {}) }));
     return {
       client,
       sandbox: sb,
       get institutionCode() {
         return institutionCode;
       },
+      card: demoCard,
       async signIn() {
         if (session) return session;
-        card ??= await openCard(demo.card, { pinSource: demo.pinSource, env: o.env, ...(o.host ? { host: o.host } : {}) });
-        session = await client.signIn({ card, userId: demo.user.nationalId });
+        session = await client.signIn({ card: await demoCard(), userId: demo.user.nationalId });
         institutionCode = session.institutionCode;
         return session;
       },
@@ -125,6 +131,16 @@ export async function connectPortal(o: ConnectOptions): Promise<PortalConnection
       hint: 'Give --portal URL (or LABUP_PORTAL, or "portal" in the config), or try everything against the built-in sandbox with --sandbox.',
     });
   }
+  const common = { env: o.env, ...(o.prompter ? { prompter: o.prompter } : {}), ...(o.host ? { host: o.host } : {}) };
+  const configuredCard = async (): Promise<Card> => {
+    const uri = o.config.card;
+    if (!uri) {
+      throw usageError('CARD_NOT_CONFIGURED', 'no card to sign in with', {
+        hint: 'Give --card URI (pkcs11:…, p12:PATH or pem:KEY,CERT), LABUP_CARD, or "card" in the config; or use --sandbox.',
+      });
+    }
+    return (card ??= await openCard(uri, { pinSource: o.config.pinSource ?? 'prompt', ...common }));
+  };
   const client = new HttpPortalClient({
     baseUrl: portal,
     requestTimeoutMs,
@@ -140,22 +156,11 @@ export async function connectPortal(o: ConnectOptions): Promise<PortalConnection
     get institutionCode() {
       return institutionCode;
     },
+    card: configuredCard,
     async signIn() {
       if (session) return session;
-      const uri = o.config.card;
-      if (!uri) {
-        throw usageError('CARD_NOT_CONFIGURED', 'no card to sign in with', {
-          hint: 'Give --card URI (pkcs11:…, p12:PATH or pem:KEY,CERT), LABUP_CARD, or "card" in the config; or use --sandbox.',
-        });
-      }
-      const common = { env: o.env, ...(o.prompter ? { prompter: o.prompter } : {}), ...(o.host ? { host: o.host } : {}) };
-      const userId = (await readSecret(parseSecretSource(o.config.userIdSource ?? 'prompt'), { what: 'national ID of the user signing in', ...common })).trim();
-      const normalised = userId.charAt(0).toUpperCase() + userId.slice(1);
-      if (!checkPersonId(normalised).ok) {
-        throw usageError('BAD_USER_ID', 'the user ID from the user-id source is not a valid national ID', { hint: 'Check the source named by userIdSource (LABUP_USER_ID_SOURCE).' });
-      }
-      card ??= await openCard(uri, { pinSource: o.config.pinSource ?? 'prompt', ...common });
-      session = await client.signIn({ card, userId: normalised });
+      const userId = await readUserId(o.config.userIdSource, common);
+      session = await client.signIn({ card: await configuredCard(), userId });
       institutionCode = session.institutionCode;
       return session;
     },
@@ -164,4 +169,17 @@ export async function connectPortal(o: ConnectOptions): Promise<PortalConnection
       await card?.close();
     },
   };
+}
+
+/**
+ * The national ID of the user signing in, from its secret source, checked (never shown): first
+ * letter uppercase, as the portal and the encrypted downloads take it.
+ */
+export async function readUserId(sourceText: string | undefined, common: { env: Env; prompter?: Prompter; host?: IoHost }): Promise<string> {
+  const userId = (await readSecret(parseSecretSource(sourceText ?? 'prompt'), { what: 'national ID of the user signing in', ...common })).trim();
+  const normalised = userId.charAt(0).toUpperCase() + userId.slice(1);
+  if (!checkPersonId(normalised).ok) {
+    throw usageError('BAD_USER_ID', 'the user ID from the user-id source is not a valid national ID', { hint: 'Check the source named by userIdSource (LABUP_USER_ID_SOURCE).' });
+  }
+  return normalised;
 }

@@ -4,10 +4,14 @@
  * - Every try has a deadline covering the whole exchange, a trickling body included (uploads get
  *   more time in proportion to their size).
  * - Transient failures (connection reset or refused, timeouts, 429/502/503/504) are tried again
- *   with backoff, honouring `Retry-After`; `retries` is the number of tries in total. An upload is
- *   safe to repeat: its idempotency key makes the portal return the first submission.
- * - HTTPS is verified against the system CAs plus `caFile`; verification is never turned off.
- *   `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured (undici EnvHttpProxyAgent).
+ *   with backoff, honouring `Retry-After`; `retries` is the number of tries in total. An upload
+ *   whose outcome is unknown (a timeout or a lost connection once the ZIP may have reached the
+ *   portal) is not simply sent again: the caller's `findReceived` is asked first what the portal
+ *   already holds for that ZIP and 上傳日期, and a match is adopted. The idempotency key protects a
+ *   re-send on a portal that honours it.
+ * - HTTPS is verified against the system CAs plus `caFile`; verification is never turned off, not
+ *   even by NODE_TLS_REJECT_UNAUTHORIZED=0. `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured
+ *   (undici EnvHttpProxyAgent).
  * - A session that ended (idle timeout) is renewed by signing in again with the same card.
  */
 import { createReadStream, readFileSync } from 'node:fs';
@@ -36,7 +40,8 @@ import {
 import { API_PREFIX, HEADER, contentDigestHeader, parseContentDigest, sha256Hex, signInPayload } from './protocol.js';
 import type { ContactWindow, Notice, NoticeQuery, ResendFiled, ResendQuery, ResendRequest } from './portal-manual.js';
 import { formatRocInstant } from '../query.js';
-import { DEFAULT_BACKOFF, RETRYABLE_STATUS, backoffDelay, isTlsError, isTransientNetworkError, networkErrorCode, parseRetryAfter, type BackoffPolicy } from './retry.js';
+import { DEFAULT_BACKOFF, RETRYABLE_STATUS, backoffDelay, isTlsError, isTransientNetworkError, networkErrorCode, outcomeUnknown, parseRetryAfter, type BackoffPolicy } from './retry.js';
+import { proxyRoute, type ProxyRoute } from './proxy.js';
 
 export interface HttpPortalClientOptions {
   baseUrl: string;
@@ -65,6 +70,12 @@ export interface HttpPortalClientOptions {
   maxDownloadBytes?: number;
   /** Runs when the client is closed (e.g. stopping an in-process sandbox). */
   onClose?: () => Promise<void>;
+  /**
+   * Send the `Idempotency-Key` header with uploads (default true). `false` behaves like a portal
+   * adapter without idempotency keys: only the adoption of what the portal received protects a
+   * re-send (tests prove it that way).
+   */
+  sendIdempotencyKey?: boolean;
 }
 
 interface CallSpec {
@@ -84,6 +95,11 @@ interface CallSpec {
   raw?: boolean;
   /** Tries for this call (default: the client's). */
   tries?: number;
+  /**
+   * After a try whose outcome is unknown, before the next one (and after the last): true when the
+   * portal turned out to have acted on it, which ends the call (see {@link UploadRequest.findReceived}).
+   */
+  settled?: (failure: { code: string; attempt: number }) => Promise<boolean>;
 }
 
 interface Answer {
@@ -102,10 +118,15 @@ class TransientFailure extends Error {
     message: string,
     readonly code: string,
     readonly retryAfterMs?: number,
+    /** The HTTP status, when the portal (or a gateway) answered. */
+    readonly status?: number,
   ) {
     super(message);
   }
 }
+
+/** The call ended because the portal was found to have acted on a try whose answer was lost. */
+const SETTLED: Answer = { status: 0, headers: {} };
 
 function loadCa(options: HttpPortalClientOptions): string | undefined {
   if (options.caPem) return options.caPem;
@@ -153,25 +174,38 @@ export class HttpPortalClient implements PortalClient {
     this.random = options.random ?? Math.random;
     this.maxDownload = options.maxDownloadBytes ?? 256 * 1024 * 1024;
     const ca = loadCa(options);
-    const tls = ca ? { ca: [...rootCertificates, ca] } : {};
+    this.extraCa = ca !== undefined;
+    // rejectUnauthorized is explicit: Node's default follows NODE_TLS_REJECT_UNAUTHORIZED, which
+    // must never turn verification off for labup behind the operator's back.
+    const tls = { ...(ca ? { ca: [...rootCertificates, ca] } : {}), rejectUnauthorized: true };
     const agentOptions = { connect: tls, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs };
+    const env = options.env ?? process.env;
+    if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0' && base.protocol === 'https:') {
+      options.host?.notify({
+        level: 'warn',
+        code: 'TLS_VERIFY_KEPT',
+        message: 'NODE_TLS_REJECT_UNAUTHORIZED=0 is set: labup ignores it and verifies the portal’s certificate (trust a private CA with --ca FILE)',
+      });
+    }
     if (options.noProxy) {
+      this.route = { kind: 'direct', reason: 'the in-process sandbox is never reached through a proxy' };
       this.dispatcher = new Agent(agentOptions);
     } else {
-      const env = options.env ?? process.env;
-      this.dispatcher = new EnvHttpProxyAgent({
-        ...agentOptions,
-        httpProxy: env.HTTP_PROXY ?? env.http_proxy ?? '',
-        httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? '',
-        noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
-        requestTls: tls,
-      });
+      const proxies = { httpProxy: env.HTTP_PROXY ?? env.http_proxy ?? '', httpsProxy: env.HTTPS_PROXY ?? env.https_proxy ?? '', noProxy: env.NO_PROXY ?? env.no_proxy ?? '' };
+      this.route = proxyRoute(base, proxies);
+      this.dispatcher = new EnvHttpProxyAgent({ ...agentOptions, ...proxies, requestTls: tls, proxyTls: tls });
     }
   }
 
+  /** How requests reach the portal: directly, or through which proxy (credentials masked). */
+  readonly route: ProxyRoute;
+  /** TLS trusts an extra CA bundle besides the system's. */
+  readonly extraCa: boolean;
+
   async info(): Promise<PortalInfo> {
     const a = await this.call({ method: 'GET', path: API_PREFIX, auth: false, what: 'portal information' });
-    return a.json as PortalInfo;
+    const date = a.headers.date;
+    return { ...(a.json as PortalInfo), ...(typeof date === 'string' && date ? { date } : {}) };
   }
 
   async signIn(credentials: SignInCredentials): Promise<PortalSession> {
@@ -214,6 +248,8 @@ export class HttpPortalClient implements PortalClient {
   }
 
   async upload(req: UploadRequest): Promise<UploadResult> {
+    let adopted: Submission | undefined;
+    const findReceived = req.findReceived;
     const a = await this.call({
       method: 'POST',
       path: `${API_PREFIX}/submissions`,
@@ -221,14 +257,23 @@ export class HttpPortalClient implements PortalClient {
       headers: {
         'content-type': 'application/zip',
         'content-length': String(req.size),
-        [HEADER.idempotencyKey]: req.idempotencyKey,
+        ...(this.options.sendIdempotencyKey === false ? {} : { [HEADER.idempotencyKey]: req.idempotencyKey }),
         [HEADER.contentDigest]: contentDigestHeader(req.contentSha256),
       },
       body: () => createReadStream(req.file),
       auth: true,
       what: `upload of ${req.fileName}`,
       timeoutMs: this.timeoutMs + Math.ceil((req.size / this.minRate) * 1000),
+      ...(findReceived
+        ? {
+            settled: async (failure: { code: string; attempt: number }) => {
+              adopted = await findReceived(failure);
+              return adopted !== undefined;
+            },
+          }
+        : {}),
     });
+    if (a === SETTLED && adopted) return { ...adopted, replayed: true, adopted: true };
     return { ...toSubmission(a.json), replayed: a.status === 200 || a.headers[HEADER.replayed] === 'true' };
   }
 
@@ -342,7 +387,7 @@ export class HttpPortalClient implements PortalClient {
     for (let attempt = 1; attempt <= tries; attempt++) {
       if (spec.auth && !this.token) await this.renewSession(spec.what);
       try {
-        const answer = await this.once(spec, attempt);
+        const answer = await this.once(spec);
         if (answer.status >= 200 && answer.status < 300) return answer;
         const body = (answer.json ?? {}) as PortalErrorBody;
         const code = body.error?.code ?? `HTTP_${answer.status}`;
@@ -355,12 +400,39 @@ export class HttpPortalClient implements PortalClient {
           continue;
         }
         if (RETRYABLE_STATUS.has(answer.status)) {
-          throw new TransientFailure(`${spec.what}: the portal answered ${answer.status} (${code})`, code, parseRetryAfter(answer.headers['retry-after'], Date.now()));
+          // An HTTP-date Retry-After is read against the portal's own clock (its Date), not ours.
+          const portalNow = Date.parse(String(answer.headers.date ?? ''));
+          throw new TransientFailure(
+            `${spec.what}: the portal answered ${answer.status} (${code})`,
+            code,
+            parseRetryAfter(answer.headers['retry-after'], Number.isNaN(portalNow) ? Date.now() : portalNow),
+            answer.status,
+          );
         }
         throw this.refusal(spec, answer.status, body);
       } catch (err) {
         if (!(err instanceof TransientFailure)) throw err;
         last = err;
+        if (spec.settled && outcomeUnknown(err)) {
+          this.options.host?.notify({
+            level: 'warn',
+            code: 'UPLOAD_OUTCOME_UNKNOWN',
+            message: `${err.message}: the portal may have received it; asking what it holds before sending again`,
+            data: { attempt, code: err.code },
+          });
+          let settled: boolean;
+          try {
+            settled = await spec.settled({ code: err.code, attempt });
+          } catch (cause) {
+            // Not knowing what the portal holds, sending again could submit twice: stop here.
+            throw portalError('UPLOAD_OUTCOME_UNKNOWN', `${err.message}, and the portal could not be asked whether it received it (${cause instanceof LabupError ? cause.code : (cause as Error).message})`, {
+              hint: 'Run the same command again once the portal answers: labup asks first what the portal received, and sends only if it has nothing.',
+              details: { code: err.code, attempt },
+              cause,
+            });
+          }
+          if (settled) return SETTLED;
+        }
         if (attempt >= tries) break;
         let wait = backoffDelay(attempt, this.backoff, this.random);
         if (err.retryAfterMs !== undefined) {
@@ -398,7 +470,7 @@ export class HttpPortalClient implements PortalClient {
   }
 
   /** One try: resolves with the answer, or rejects with a TransientFailure or a coded error. */
-  private async once(spec: CallSpec, attempt: number): Promise<Answer> {
+  private async once(spec: CallSpec): Promise<Answer> {
     const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
     const controller = new AbortController();
     const timer = setTimeout(() => {
@@ -459,7 +531,7 @@ export class HttpPortalClient implements PortalClient {
         });
       }
       if (code === 'REQUEST_TIMEOUT' || isTransientNetworkError(code)) {
-        throw new TransientFailure(`${spec.what}: ${code === 'REQUEST_TIMEOUT' ? reason!.message : `connection failed (${code})`}${attempt > 1 ? '' : ''}`, code!);
+        throw new TransientFailure(`${spec.what}: ${code === 'REQUEST_TIMEOUT' ? reason!.message : `connection failed (${code})`}`, code!);
       }
       throw portalError('PORTAL_UNREACHABLE', `${spec.what}: cannot reach ${this.baseUrl} (${code ?? (err as Error).message})`, {
         hint: 'Check the portal URL, the network and the proxy settings (HTTPS_PROXY, NO_PROXY).',

@@ -25,6 +25,8 @@ export interface PortalInfo {
   /** The portal's own time (ISO 8601, +08:00), to compare with the host clock. */
   serverTime: string;
   sandbox: boolean;
+  /** The answer's HTTP `Date` header (the portal's clock, to the second), when it had one. */
+  date?: string;
 }
 
 export interface SignInCredentials {
@@ -55,6 +57,13 @@ export interface UploadRequest {
   contentSha256: string;
   /** See {@link idempotencyKey}: the same ZIP and 上傳日期 always give the same key. */
   idempotencyKey: string;
+  /**
+   * Asked after a try whose outcome is unknown (a timeout, or the connection lost once the ZIP may
+   * have reached the portal), before the ZIP is sent again: the submission the portal already
+   * holds for this ZIP and 上傳日期, which is then adopted instead of sending again (undefined: the
+   * portal has none, send again).
+   */
+  findReceived?: (failure: { code: string; attempt: number }) => Promise<Submission | undefined>;
 }
 
 export interface SubmissionFileRef {
@@ -85,6 +94,8 @@ export interface Submission {
 export interface UploadResult extends Submission {
   /** The portal had already received this ZIP for this 上傳日期 (same idempotency key). */
   replayed: boolean;
+  /** Found among the portal's submissions by content hash after a try whose answer was lost, and adopted: not sent again. */
+  adopted?: boolean;
 }
 
 export interface Page<T> {

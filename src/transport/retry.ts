@@ -37,6 +37,23 @@ const TLS_CODES = new Set([
 
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
+/**
+ * Failures that happen before a request can reach the portal (no connection was made): the portal
+ * cannot have acted on it. Every other transient failure — a timeout, a connection reset or closed
+ * once it was open, a gateway's 502/504 — leaves the outcome unknown: the portal may have received
+ * the request and acted on it.
+ */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Statuses with which the portal itself says it did not handle the request (try again later). */
+const NOT_HANDLED_STATUS = new Set([429, 503]);
+
+/** True when a failed try may nevertheless have been received and acted on by the portal. */
+export function outcomeUnknown(failure: { code: string; status?: number }): boolean {
+  if (failure.status !== undefined) return !NOT_HANDLED_STATUS.has(failure.status);
+  return !NOT_SENT_CODES.has(failure.code);
+}
+
 /** The error code of a network failure (looking through undici's `cause` chain). */
 export function networkErrorCode(err: unknown): string | undefined {
   let e = err as { code?: unknown; cause?: unknown } | undefined;

@@ -1,9 +1,13 @@
 /**
  * `upload`: validate locally with the same core the portal uses (refused unless `force`), check
- * h16 against 上傳日期, sign in, journal, send, journal again. A rerun of the same ZIP for the same
- * 上傳日期 finds its journal entry: if the portal already gave a 收件序號 it is confirmed and returned;
- * otherwise the ZIP is sent again with the same idempotency key, and the portal answers with the
- * submission it may already have (never a second one).
+ * h16 against 上傳日期, sign in, journal, send, journal again.
+ *
+ * Never twice: a rerun of the same ZIP for the same 上傳日期 finds its journal entry. If the portal
+ * already gave a 收件序號 it is confirmed and returned. If an earlier try's outcome is unknown (the
+ * process died, or the answer was lost), the portal is first asked what it received for that
+ * 上傳日期, and a submission with the ZIP's content hash is adopted instead of sending again; the
+ * same question is asked between tries within one run. Only when the portal holds nothing is the
+ * ZIP sent again — with the same idempotency key, for a portal that honours one.
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -15,9 +19,9 @@ import type { IoHost } from '../io-host.js';
 import { formatRocDate, formatRocSlashed, type CalendarDate } from '../format/roc.js';
 import { resolveUploadDate, validateFile, type FileReport } from '../validate.js';
 import type { Store } from '../store/store.js';
-import { findJournalEntry, journalAttempt, journalBegin, journalMarkFailed, journalMarkSent, journalUpdateStatus } from '../store/journal.js';
+import { findJournalEntry, journalAttempt, journalBegin, journalMarkFailed, journalMarkSent, journalUpdateStatus, type ConfirmedBy } from '../store/journal.js';
 import type { PortalConnection } from './connect.js';
-import type { SubmissionStatus } from './portal-client.js';
+import type { PortalClient, Submission, SubmissionStatus } from './portal-client.js';
 import { idempotencyKey } from './protocol.js';
 
 export interface UploadZipOptions {
@@ -34,6 +38,11 @@ export interface UploadZipOptions {
   onProgress?: (bytes: number) => void;
   /** Keep national IDs unmasked in the validation report (`--show-ids`). */
   showIds?: boolean;
+  /**
+   * Validate, sign in and ask the portal what it already holds, then report what would be sent;
+   * nothing is sent and the journal is not written.
+   */
+  dryRun?: boolean;
 }
 
 export interface UploadSummary {
@@ -54,6 +63,11 @@ export interface UploadSummary {
   institutionCode: string | null;
   /** The portal already had this ZIP for this 上傳日期 (a rerun, or a retried request). */
   replayed: boolean;
+  /**
+   * The answer to a try was lost (or an earlier run died while sending): the portal was asked what
+   * it received, and its submission with this ZIP's content hash was adopted instead of sending again.
+   */
+  adopted: boolean;
   /** Local validation: sent despite errors with `force`. */
   validation: { ok: boolean; errorCount: number; warningCount: number; forced: boolean };
   /** The validation report (for rendering). */
@@ -65,6 +79,26 @@ export interface UploadRefused {
   reason: 'invalid';
   file: string;
   uploadDate: string;
+  report: FileReport;
+}
+
+/** What `dryRun` found: what would be sent, or the submission the portal already holds. */
+export interface UploadDryRun {
+  ok: true;
+  dryRun: true;
+  /** `send`: the ZIP would be sent; `confirm`: the journal has its 收件序號; `adopt`: the portal holds it already. */
+  action: 'send' | 'confirm' | 'adopt';
+  /** 上傳日期, `YYY/MM/DD`. */
+  uploadDate: string;
+  file: string;
+  fileName: string;
+  size: number;
+  contentSha256: string;
+  idempotencyKey: string;
+  institutionCode: string | null;
+  /** The submission already there (`confirm`, `adopt`). */
+  existing: { receiptNo: string; sentAt: string; status: SubmissionStatus; statusText: string } | null;
+  validation: { ok: boolean; errorCount: number; warningCount: number; forced: boolean };
   report: FileReport;
 }
 
@@ -106,7 +140,10 @@ async function assertZip(path: string): Promise<void> {
   }
 }
 
-export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome> {
+export async function uploadZip(o: UploadZipOptions & { dryRun: true }): Promise<UploadRefused | UploadDryRun>;
+export async function uploadZip(o: UploadZipOptions & { dryRun?: false }): Promise<UploadOutcome>;
+export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome | UploadDryRun>;
+export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome | UploadDryRun> {
   const file = resolve(o.file);
   await assertZip(file);
   const date = resolveUploadDate(o.uploadDate, o.clock);
@@ -122,6 +159,17 @@ export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome> {
   const session = await portal.signIn();
   const existing = findJournalEntry(o.store, client.id, key);
   const validation = { ok: report.ok, errorCount: report.errorCount, warningCount: report.warningCount, forced: !report.ok };
+  const where = `${basename(file)} for 上傳日期 ${formatRocSlashed(date)}`;
+
+  if (o.dryRun) {
+    const base = { ok: true as const, dryRun: true as const, uploadDate: formatRocSlashed(date), file, fileName: basename(file), size, contentSha256: sha256, idempotencyKey: key, institutionCode: session.institutionCode, validation, report };
+    if (existing?.state === 'sent' && existing.receiptNo) {
+      const s = await client.getSubmission(existing.receiptNo);
+      return { ...base, action: 'confirm', existing: brief(s) };
+    }
+    const held = await findReceived(client, roc, sha256);
+    return { ...base, action: held ? 'adopt' : 'send', existing: held ? brief(held) : null };
+  }
 
   if (existing?.state === 'sent' && existing.receiptNo) {
     // Sent before: confirm with the portal instead of sending the ZIP again.
@@ -129,7 +177,7 @@ export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome> {
       const s = await client.getSubmission(existing.receiptNo);
       journalUpdateStatus(o.store, client.id, { receiptNo: s.receiptNo, status: s.status, statusText: s.statusText, checkedAt: s.checkedAt, errorCount: s.errorCount }, o.clock);
       o.host?.notify({ level: 'info', code: 'UPLOAD_ALREADY_SENT', message: `${basename(file)} was already sent for 上傳日期 ${formatRocSlashed(date)}: 收件序號 ${s.receiptNo} (${s.statusText})` });
-      return summary(s, true);
+      return summary(s, { replayed: true, adopted: existing.confirmedBy === 'adopted' });
     } catch (err) {
       if (!(err instanceof LabupError) || err.code !== 'RECEIPT_NOT_FOUND') throw err;
       o.host?.notify({ level: 'warn', code: 'UPLOAD_RECEIPT_UNKNOWN', message: `the portal does not know 收件序號 ${existing.receiptNo} from the journal; sending again` });
@@ -140,20 +188,53 @@ export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome> {
     { portal: client.id, institutionCode: session.institutionCode, uploadDate: roc, file, fileName: basename(file), size, contentSha256: sha256, idempotencyKey: key },
     o.clock,
   );
-  if (existing && existing.state !== 'sent') o.host?.notify({ level: 'info', code: 'UPLOAD_RESUMED', message: `${basename(file)}: an earlier try did not finish; sending again with the same idempotency key` });
+  const adopt = (s: Submission, failure: string): UploadSummary => {
+    journalMarkSent(o.store, entry.id, { receiptNo: s.receiptNo, sentAt: s.sentAt, status: s.status, statusText: s.statusText, institutionCode: session.institutionCode, confirmedBy: 'adopted' }, o.clock);
+    o.host?.notify({
+      level: 'warn',
+      code: 'UPLOAD_ADOPTED',
+      message: `${where}: ${failure}; the portal had received it as 收件序號 ${s.receiptNo} (${s.statusText}), adopted instead of sending it again`,
+      data: { receiptNo: s.receiptNo, failure },
+    });
+    return summary(s, { replayed: true, adopted: true });
+  };
+  if (existing && existing.state === 'sending') {
+    // An earlier try's outcome is unknown (the process died, or the answer was lost): ask first.
+    const held = await findReceived(client, roc, sha256);
+    if (held) return adopt(held, `an earlier try's outcome was unknown${existing.lastError ? ` (${existing.lastError})` : ''}`);
+    o.host?.notify({ level: 'info', code: 'UPLOAD_RESUMED', message: `${where}: an earlier try did not finish and the portal holds nothing of it; sending again` });
+  }
   journalAttempt(o.store, entry.id, o.clock);
   let result;
+  let lostCode: string | undefined;
   try {
-    result = await client.upload({ file, fileName: basename(file), size, uploadDate: roc, contentSha256: sha256, idempotencyKey: key });
+    result = await client.upload({
+      file,
+      fileName: basename(file),
+      size,
+      uploadDate: roc,
+      contentSha256: sha256,
+      idempotencyKey: key,
+      findReceived: async (failure) => {
+        lostCode = failure.code;
+        // The try's outcome is unknown until the portal says otherwise: a crash now leaves `sending`.
+        journalMarkFailed(o.store, entry.id, failure.code, false, o.clock);
+        const held = await findReceived(client, roc, sha256);
+        if (!held) journalAttempt(o.store, entry.id, o.clock);
+        return held;
+      },
+    });
   } catch (err) {
     const refused = err instanceof LabupError && (err.kind === 'data' || err.kind === 'usage' || err.kind === 'auth');
     journalMarkFailed(o.store, entry.id, err instanceof LabupError ? err.code : 'INTERNAL', refused, o.clock);
     throw err;
   }
-  journalMarkSent(o.store, entry.id, { receiptNo: result.receiptNo, sentAt: result.sentAt, status: result.status, statusText: result.statusText, institutionCode: session.institutionCode }, o.clock);
-  return summary(result, result.replayed);
+  if (result.adopted) return adopt(result, `the answer to the upload was lost (${lostCode ?? 'connection lost'})`);
+  const how: ConfirmedBy = result.replayed ? 'replay' : 'answer';
+  journalMarkSent(o.store, entry.id, { receiptNo: result.receiptNo, sentAt: result.sentAt, status: result.status, statusText: result.statusText, institutionCode: session.institutionCode, confirmedBy: how }, o.clock);
+  return summary(result, { replayed: result.replayed, adopted: false });
 
-  function summary(s: { receiptNo: string; uploadDate: string; sentAt: string; status: SubmissionStatus; statusText: string }, replayed: boolean): UploadSummary {
+  function summary(s: { receiptNo: string; uploadDate: string; sentAt: string; status: SubmissionStatus; statusText: string }, how: { replayed: boolean; adopted: boolean }): UploadSummary {
     return {
       ok: true,
       receiptNo: s.receiptNo,
@@ -167,9 +248,24 @@ export async function uploadZip(o: UploadZipOptions): Promise<UploadOutcome> {
       contentSha256: sha256,
       idempotencyKey: key,
       institutionCode: session.institutionCode,
-      replayed,
+      replayed: how.replayed,
+      adopted: how.adopted,
       validation,
       report,
     };
   }
+}
+
+function brief(s: Submission): { receiptNo: string; sentAt: string; status: SubmissionStatus; statusText: string } {
+  return { receiptNo: s.receiptNo, sentAt: s.sentAt, status: s.status, statusText: s.statusText };
+}
+
+/**
+ * What the portal received of this ZIP for this 上傳日期 (ROC YYYMMDD): its first submission with
+ * the ZIP's content hash, or undefined. Asked before anything is sent again after an unknown outcome.
+ */
+export async function findReceived(client: PortalClient, uploadDate: string, contentSha256: string): Promise<Submission | undefined> {
+  const page = await client.listSubmissions({ uploadDateFrom: uploadDate, uploadDateTo: uploadDate, contentSha256, sort: 'sentAt', order: 'asc', pageSize: 100 });
+  const sameDay = (d: string) => d.replace(/\//g, '') === uploadDate;
+  return page.items.find((s) => s.contentSha256.toLowerCase() === contentSha256.toLowerCase() && sameDay(s.uploadDate));
 }

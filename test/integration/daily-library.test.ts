@@ -9,7 +9,6 @@ import { usageError } from '../../src/errors.js';
 import { runDaily, type DailyOptions, type DailyResult } from '../../src/daily/daily.js';
 import { explainCheckFile } from '../../src/daily/explain-step.js';
 import { getRun } from '../../src/daily/run-store.js';
-import { faultOnce } from '../../src/sandbox/faults.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { listJournal } from '../../src/store/journal.js';
 import type { PortalConnection } from '../../src/transport/connect.js';
@@ -44,6 +43,7 @@ async function world(o: { retries?: number } = {}): Promise<World> {
     client,
     sandbox: undefined,
     institutionCode: '3501200000',
+    card: async () => t.card,
     signIn: async () => (session ??= await client.signIn({ card: t.card, userId: DEMO_USER })),
     close: async () => undefined,
   };
@@ -112,7 +112,18 @@ describe('labup daily as a library call', () => {
     expect(w.t.sb.admin.counts()).toMatchObject({ submissions: 1, passed: 1 });
     // the steps, in order, each recorded once
     expect(r.steps.map((s) => `${s.step}:${s.state}`)).toEqual(['preflight:done', 'pack:done', 'upload:done', 'wait:done', 'download:done', 'decrypt:skipped', 'explain:skipped', 'report:done']);
-    expect(r.preflight.map((c) => `${c.id}:${c.status}`)).toEqual(['config:ok', 'inputs:ok', 'download-dir:ok', 'journal:ok', 'portal:ok', 'card:ok']);
+    expect(r.preflight.map((c) => `${c.id}:${c.status}`)).toEqual([
+      'config:ok',
+      'inputs:ok',
+      'download-dir:ok',
+      'journal:ok',
+      'card-module:skipped',
+      'token:skipped',
+      'certificate:ok',
+      'portal:ok',
+      'clock:ok',
+      'card:ok',
+    ]);
     // the report is the result, written atomically, 0600, in downloads/reports
     expect(r.report).toBe(join(w.cwd, 'downloads', 'reports', 'labup-daily-1151125-run1.json'));
     expect(mode(r.report!)).toBe(0o600);
@@ -158,20 +169,28 @@ describe('labup daily as a library call', () => {
     expect(w.t.sb.admin.counts().submissions).toBe(1);
   });
 
-  it('sends the ZIP it packed again when the portal’s answer was lost: the same 收件序號, one submission', async () => {
+  it('after an answer lost with the portal gone, the rerun asks what the portal received and adopts it: one submission', async () => {
     const w = await world({ retries: 2 });
-    // given a portal that takes the upload and drops the connection before answering
-    w.t.sb.admin.setFaults(faultOnce((p) => p.phase === 'upload-committed', { kind: 'reset' }, 2));
+    // given a portal that takes the upload, drops the connection before answering, and then stops answering
+    let gone = false;
+    w.t.sb.admin.setFaults((p) => {
+      if (p.phase === 'upload-committed') {
+        gone = true;
+        return { kind: 'reset' };
+      }
+      return gone ? { kind: 'reset' } : undefined;
+    });
     const lost = await w.run();
-    expect(lost).toMatchObject({ exitCode: 5, outcome: 'error', failure: { step: 'upload', code: 'PORTAL_UNAVAILABLE' }, receipts: [] });
+    expect(lost).toMatchObject({ exitCode: 5, outcome: 'error', failure: { step: 'upload', code: 'UPLOAD_OUTCOME_UNKNOWN' }, receipts: [] });
     expect(listJournal(w.store).map((e) => e.state)).toEqual(['sending']);
     expect(w.t.sb.admin.counts().submissions).toBe(1);
     // when the network is back and the run is made again
     w.t.sb.admin.setFaults(undefined);
     const again = await w.run();
-    // then the packed ZIP went again with its idempotency key, and the portal answered with what it had
+    // then the rerun found the submission by the ZIP's content hash and adopted it instead of sending again
     expect(again).toMatchObject({ exitCode: 0, outcome: 'passed', resumed: true });
     expect(again.notices.join('\n')).toContain('nothing sent twice');
+    expect(listJournal(w.store)).toMatchObject([{ state: 'sent', confirmedBy: 'adopted', attempts: 1 }]);
     expect(again.steps.find((s) => s.start === 2 && s.step === 'pack')).toMatchObject({ state: 'skipped' });
     expect(w.t.sb.admin.counts().submissions).toBe(1);
   });
@@ -293,7 +312,18 @@ describe('labup daily as a library call', () => {
     };
     const r = await w.run({ connect: async () => unreachable });
     expect(r).toMatchObject({ exitCode: 5, outcome: 'error', runId: null, failure: { step: 'preflight', code: 'PORTAL_UNAVAILABLE' } });
-    expect(r.preflight.map((c) => `${c.id}:${c.status}`)).toEqual(['config:ok', 'inputs:ok', 'download-dir:ok', 'journal:ok', 'portal:fail', 'card:skipped']);
+    expect(r.preflight.map((c) => `${c.id}:${c.status}`)).toEqual([
+      'config:ok',
+      'inputs:ok',
+      'download-dir:ok',
+      'journal:ok',
+      'card-module:skipped',
+      'token:skipped',
+      'certificate:skipped',
+      'portal:fail',
+      'clock:skipped',
+      'card:skipped',
+    ]);
     expect(r.report).toBe(join(w.cwd, 'downloads', 'reports', 'labup-daily-1151125-preflight.json'));
     // a missing input is a usage error of the preflight
     const missing = await w.run({ inputs: [join(w.cwd, 'nope.csv')] });

@@ -209,7 +209,9 @@ describe('labup daily (the real binary)', () => {
     const lines = readFileSync(log, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; code: string; message: string; data?: { step?: string } });
     const steps = lines.filter((l) => l.code === 'DAILY_STEP').map((l) => l.data!.step);
     expect(steps).toEqual(['preflight', 'pack', 'upload', 'wait', 'download', 'decrypt', 'explain', 'report']);
-    expect(lines.filter((l) => l.code === 'PREFLIGHT_OK')).toHaveLength(6);
+    expect(lines.filter((l) => l.code === 'PREFLIGHT_OK')).toHaveLength(8);
+    // the card module and the token do not apply to the sandbox's software card
+    expect(lines.filter((l) => l.code === 'PREFLIGHT_SKIPPED')).toHaveLength(2);
     expect(lines.filter((l) => l.code === 'SUMMARY').map((l) => l.message)).toEqual([expect.stringMatching(/ — 檢核正確$/)]);
     expect(readFileSync(log, 'utf8')).not.toMatch(/A123456789|Q210000009|U210000003/);
     expect(statSync(log).mode & 0o777).toBe(0o600);

@@ -133,10 +133,15 @@ describe('entry upload against the sandbox portal', () => {
   });
 
   it('資料上傳失敗 when the answer is lost; sending again goes out with the same file and gets the same 收件序號', async () => {
-    // given a draft, and a portal that takes the upload but drops every answer
+    // given a draft, and a portal that takes the upload, drops the answer and then every request
+    // (so labup cannot even ask what it received)
     const id = saveRecord(store, null, order(8), { clock: t.clock }).draft.id;
     const before = t.sb.admin.counts().submissions;
-    t.sb.admin.setFaults(faultOnce((p) => p.phase === 'upload-committed', { kind: 'reset' }, 10));
+    let gone = false;
+    t.sb.admin.setFaults((p) => {
+      if (p.phase === 'upload-committed') gone = true;
+      return gone ? { kind: 'reset' } : undefined;
+    });
     const err = await upload({ ids: [id] }).catch((e: unknown) => e);
     // then the upload failed (exit 5), the portal has it once, the draft is still 暫存 and tied to the built file
     expect(err).toMatchObject({ code: 'ENTRY_UPLOAD_FAILED', kind: 'portal', exitCode: 5 });
@@ -149,7 +154,7 @@ describe('entry upload against the sandbox portal', () => {
     t.sb.admin.setFaults(undefined);
     t.clock.advance(60_000);
     const r = await upload({ ids: [id] });
-    // then the same file went out and the portal answered with the submission it had
+    // then the portal was asked first and its submission of the same file adopted
     expect(r).toMatchObject({ ok: true, resent: true, replayed: true, file: pending[0]!.file, h16: pending[0]!.h16 });
     expect(t.sb.admin.counts().submissions).toBe(before + 1);
     expect(getDraft(store, id)).toMatchObject({ status: 'checking', receiptNo: (r as { receiptNo: string }).receiptNo });

@@ -56,35 +56,28 @@ describe('labup against a portal URL: sign-in, journal, faults', () => {
     expect(t.sb.admin.counts().submissions).toBe(0);
   });
 
-  it('journals the upload before sending: an answer lost in transit ends with one submission, found again by the rerun', async () => {
+  it('journals the upload before sending: an answer lost in transit is found at the portal and adopted, one submission', async () => {
     // given a portal that receives the upload and then drops every connection on its way back
     t.sb.admin.setFaults(faultOnce((p) => p.phase === 'upload-committed', { kind: 'reset' }, 5));
-    const lost = await labup(['upload', fixture('valid/TOTFA.zip'), '--retries', '2'], { env });
-    // then labup gives up (exit 5), but the journal knows the upload was being sent
-    expect(lost.code).toBe(5);
-    expect(lost.stderr).toContain('PORTAL_UNAVAILABLE');
+    const lost = await labup(['upload', fixture('valid/TOTFA.zip'), '--retries', '2', '--json'], { env });
+    // then labup asks the portal what it received for the 上傳日期, and adopts it instead of sending again
+    expect(lost.code).toBe(0);
+    const doc = JSON.parse(lost.stdout);
+    expect(doc).toMatchObject({ receiptNo: t.sb.admin.submissions()[0]!.receiptNo, replayed: true, adopted: true });
+    expect(lost.stderr).toContain('adopted');
+    expect(t.sb.admin.counts().submissions).toBe(1);
     const db = () => new Database(join(home.path, 'labup.db'), { readonly: true });
-    let d = db();
-    expect(d.prepare('SELECT state, receipt_no, attempts FROM submissions').all()).toEqual([{ state: 'sending', receipt_no: null, attempts: 1 }]);
+    const d = db();
+    expect(d.prepare('SELECT state, receipt_no, attempts, confirmed_by FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: doc.receiptNo, attempts: 1, confirmed_by: 'adopted' }]);
     d.close();
-    expect(t.sb.admin.counts().submissions).toBe(1);
-    // when the network is back and the same command runs again
+    // a second run does not send the ZIP at all: it confirms the receipt with the portal
     t.sb.admin.setFaults(undefined);
-    const rerun = await labup(['upload', fixture('valid/TOTFA.zip'), '--json'], { env });
-    expect(rerun.code).toBe(0);
-    const doc = JSON.parse(rerun.stdout);
-    // then it is the submission the portal already had: same 收件序號, still one submission
-    expect(doc).toMatchObject({ receiptNo: t.sb.admin.submissions()[0]!.receiptNo, replayed: true });
-    expect(t.sb.admin.counts().submissions).toBe(1);
-    d = db();
-    expect(d.prepare('SELECT state, receipt_no, attempts FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: doc.receiptNo, attempts: 2 }]);
-    d.close();
-    // a third run does not send the ZIP at all: it confirms the receipt with the portal
     const requests = t.sb.admin.counts().requests;
-    const third = await labup(['upload', fixture('valid/TOTFA.zip')], { env });
-    expect(third.code).toBe(0);
-    expect(third.stderr).toContain('already sent');
+    const again = await labup(['upload', fixture('valid/TOTFA.zip')], { env });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('already sent');
     expect(t.sb.admin.counts().requests - requests).toBe(4); // challenge, session, status, sign-out
+    expect(t.sb.admin.counts().submissions).toBe(1);
   });
 
   it('records 處理狀態 in the journal as it learns it', async () => {
