@@ -1,0 +1,236 @@
+/**
+ * The rules of `labup validate`, run on the records `pack` writes, batch by batch.
+ *
+ * A batch is the XML bytes of whole hdata and the index {@link XmlBatchWriter} kept of them, so the
+ * records are rebuilt — values decoded from the very bytes of the file, with the lines and columns
+ * a reader would report — without parsing the XML again. What the XML reader would add on its own
+ * cannot occur in what the writer produces (well-formed, elements in order, specials full-width,
+ * no empty elements), except an hdata without rdata, which is reported as the reader does.
+ *
+ * The same class runs in `pack`'s thread or in a worker thread (`rule-worker.ts`).
+ */
+import { cp950DecodeTable } from '../encoding/cp950.js';
+import { H_FIELDS, R_FIELDS } from '../format/fields.js';
+import type { FindingInput } from '../format/findings.js';
+import type { CalendarDate } from '../format/roc.js';
+import { checkRecord, type Emit, type RuleOptions } from '../format/rules.js';
+import { decodePairs } from '../input/row-store.js';
+import type { FieldValue, HdataRecord, RdataRecord } from '../xml/daily-reader.js';
+import { IndexTag, R_FIELD_BASE, type XmlLayout } from './xml-batch.js';
+
+/** A finding of the rules; `first` is the earlier hdata of a repeated key (DUPLICATE_KEY). */
+export type RuleFinding = FindingInput & { first?: number };
+
+export interface RuleCheckOptions {
+  /** 上傳日期 (h16's date). */
+  uploadDate?: CalendarDate;
+  /** Keys of the records checked so far (when another checker started the file). */
+  keys?: KeyTableState;
+}
+
+/** The keys a checker has seen, to carry on in another thread. */
+export interface KeyTableState {
+  hashes: Float64Array;
+  values: Int32Array;
+  count: number;
+}
+
+/** Keys seen so far (hash → first hdata), in open addressing over typed arrays: 12 bytes a key. */
+export class KeyTable {
+  private hashes: Float64Array;
+  private values: Int32Array;
+  private count: number;
+
+  constructor(state?: KeyTableState) {
+    this.hashes = state?.hashes ?? new Float64Array(1 << 14);
+    this.values = state?.values ?? new Int32Array(1 << 14);
+    this.count = state?.count ?? 0;
+  }
+
+  get state(): KeyTableState {
+    return { hashes: this.hashes, values: this.values, count: this.count };
+  }
+
+  get(key: number): number | undefined {
+    const mask = this.hashes.length - 1;
+    // 0 marks an empty slot; a key of 0 is stored as -1 (keys are non-negative).
+    const k = key === 0 ? -1 : key;
+    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
+      const h = this.hashes[i]!;
+      if (h === 0) return undefined;
+      if (h === k) return this.values[i];
+    }
+  }
+
+  set(key: number, hdata: number): void {
+    if ((this.count + 1) * 2 > this.hashes.length) this.rehash();
+    const mask = this.hashes.length - 1;
+    const k = key === 0 ? -1 : key;
+    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
+      const h = this.hashes[i]!;
+      if (h === 0) {
+        this.hashes[i] = k;
+        this.values[i] = hdata;
+        this.count++;
+        return;
+      }
+      if (h === k) {
+        this.values[i] = hdata;
+        return;
+      }
+    }
+  }
+
+  private rehash(): void {
+    const oldH = this.hashes;
+    const oldV = this.values;
+    this.hashes = new Float64Array(oldH.length * 2);
+    this.values = new Int32Array(oldH.length * 2);
+    this.count = 0;
+    for (let i = 0; i < oldH.length; i++) {
+      const h = oldH[i]!;
+      if (h !== 0) this.set(h === -1 ? 0 : h, oldV[i]!);
+    }
+  }
+}
+
+export class RuleChecker {
+  private readonly rules: RuleOptions;
+  private readonly keys: KeyTable;
+  private readonly table: Uint16Array | null;
+  private findings: RuleFinding[] = [];
+  private dupFirst = 0;
+  private readonly emit: Emit = (f) => {
+    this.findings.push(f.code === 'DUPLICATE_KEY' ? { ...f, first: this.dupFirst } : f);
+  };
+  /** Decoded non-ASCII values by their bytes (item names, methods and specimens repeat). */
+  private readonly decoded = new Map<number, { bytes: Uint8Array; text: string }>();
+  private text1 = '';
+  private text1Start = 0;
+  private text1End = 0;
+  private bytes: Buffer = Buffer.alloc(0);
+  private readonly rec: HdataRecord;
+  private readonly hValues: FieldValue[];
+  private readonly rdPool: RdataRecord[] = [];
+  private readonly rdValues: FieldValue[][] = [];
+
+  constructor(
+    private readonly layout: XmlLayout,
+    options: RuleCheckOptions = {},
+  ) {
+    this.keys = new KeyTable(options.keys);
+    this.rules = {
+      ...(options.uploadDate ? { uploadDate: options.uploadDate } : {}),
+      keys: this.keys,
+      onDuplicateKey: (_hdata, first) => {
+        this.dupFirst = first;
+      },
+    };
+    this.table = layout.encoding === 'big5' ? cp950DecodeTable() : null;
+    this.rec = { index: 0, line: 0, column: layout.hdataColumn, fields: new Array<FieldValue | undefined>(H_FIELDS.length).fill(undefined), rdata: [], endLine: 0 };
+    this.hValues = H_FIELDS.map(() => ({ value: '', line: 0, column: layout.hFieldColumn }));
+  }
+
+  /** The keys seen so far, for a checker that takes over. */
+  get keyState(): KeyTableState {
+    return this.keys.state;
+  }
+
+  /** Checks the records of one batch; returns the findings in the order the validator reports them. */
+  check(bytes: Buffer, index: Int32Array): RuleFinding[] {
+    this.findings = [];
+    this.bytes = bytes;
+    this.text1Start = this.text1End = 0;
+    // One record object (and its items and values) is reused for every record: the rules read a
+    // record and keep none of it.
+    const rec = this.rec;
+    let rdFields: Array<FieldValue | undefined> = [];
+    let rdValues: FieldValue[] = [];
+    for (let i = 0; i < index.length; ) {
+      const tag = index[i]!;
+      if (tag === IndexTag.Record) {
+        const line = index[i + 2]!;
+        rec.index = index[i + 1]!;
+        rec.line = line;
+        rec.endLine = line;
+        rec.fields.fill(undefined);
+        rec.rdata.length = 0;
+        i += 3;
+      } else if (tag === IndexTag.Rdata) {
+        const k = rec.rdata.length;
+        const rd = (this.rdPool[k] ??= { index: 0, line: 0, column: this.layout.rdataColumn, fields: new Array<FieldValue | undefined>(R_FIELDS.length).fill(undefined) });
+        rd.index = k + 1;
+        rd.line = index[i + 1]!;
+        rd.fields.fill(undefined);
+        rec.rdata.push(rd);
+        rdFields = rd.fields;
+        rdValues = this.rdValues[k] ??= R_FIELDS.map(() => ({ value: '', line: 0, column: this.layout.rFieldColumn }));
+        i += 2;
+      } else if (tag === IndexTag.End) {
+        rec.endLine = index[i + 1]!;
+        if (rec.rdata.length === 0) this.emit({ hdata: rec.index, rdata: null, code: 'XML_NO_RDATA', line: rec.line, column: rec.column });
+        checkRecord(rec, this.emit, this.rules);
+        i += 2;
+      } else {
+        const value = this.value(index[i + 1]!, index[i + 2]!);
+        const fv = tag >= R_FIELD_BASE ? rdValues[tag - R_FIELD_BASE]! : this.hValues[tag]!;
+        fv.value = value;
+        fv.line = index[i + 3]!;
+        if (tag >= R_FIELD_BASE) rdFields[tag - R_FIELD_BASE] = fv;
+        else rec.fields[tag] = fv;
+        i += 4;
+      }
+    }
+    this.bytes = Buffer.alloc(0);
+    this.text1 = '';
+    return this.findings;
+  }
+
+  /** The value of `bytes[start, end)` as the XML reader decodes it. */
+  private value(start: number, end: number): string {
+    const buf = this.bytes;
+    let i = start;
+    while (i < end) {
+      const b = buf[i]!;
+      if (b >= 0x80 || b === 0x0d) break;
+      i++;
+    }
+    if (i === end) {
+      if (end - start >= 13) return latin1(buf, start, end);
+      if (start < this.text1Start || end > this.text1End) {
+        // A window of the batch as text, small enough for V8's young generation; short values
+        // are cut from it (longer ones are copied on their own, so none keeps the window alive).
+        this.text1Start = start;
+        this.text1End = Math.min(buf.length, start + 16384);
+        this.text1 = latin1(buf, start, this.text1End);
+      }
+      return this.text1.substring(start - this.text1Start, end - this.text1Start);
+    }
+    let h = 0x811c9dc5;
+    for (let k = start; k < end; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
+    const n = end - start;
+    h = (h ^ n) >>> 0;
+    const hit = this.decoded.get(h);
+    if (hit !== undefined && hit.bytes.length === n && same(hit.bytes, buf, start)) return hit.text;
+    let text = this.table ? decodePairs(this.table, buf, start, end) : buf.toString('utf8', start, end);
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    if (n <= 256) {
+      if (this.decoded.size >= 4096) this.decoded.clear();
+      this.decoded.set(h, { bytes: buf.slice(start, end), text });
+    }
+    return text;
+  }
+}
+
+type Latin1Slicer = Buffer & { latin1Slice?: (start: number, end: number) => string };
+
+/** `buf.toString('latin1', start, end)` without its argument checks (Buffer's own latin1Slice where present). */
+function latin1(buf: Buffer, start: number, end: number): string {
+  const b = buf as Latin1Slicer;
+  return b.latin1Slice ? b.latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
+
+function same(a: Uint8Array, buf: Uint8Array, at: number): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== buf[at + k]) return false;
+  return true;
+}
