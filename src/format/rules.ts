@@ -43,6 +43,72 @@ export interface KeyMemory {
   set(key: number, hdata: number): unknown;
 }
 
+/** The keys a checker has seen, to carry on in another thread. */
+export interface KeyTableState {
+  hashes: Float64Array;
+  values: Int32Array;
+  count: number;
+}
+
+/** Keys seen so far (hash → first hdata), in open addressing over typed arrays: 12 bytes a key. */
+export class KeyTable {
+  private hashes: Float64Array;
+  private values: Int32Array;
+  private count: number;
+
+  constructor(state?: KeyTableState) {
+    this.hashes = state?.hashes ?? new Float64Array(1 << 14);
+    this.values = state?.values ?? new Int32Array(1 << 14);
+    this.count = state?.count ?? 0;
+  }
+
+  get state(): KeyTableState {
+    return { hashes: this.hashes, values: this.values, count: this.count };
+  }
+
+  get(key: number): number | undefined {
+    const mask = this.hashes.length - 1;
+    // 0 marks an empty slot; a key of 0 is stored as -1 (keys are non-negative).
+    const k = key === 0 ? -1 : key;
+    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
+      const h = this.hashes[i]!;
+      if (h === 0) return undefined;
+      if (h === k) return this.values[i];
+    }
+  }
+
+  set(key: number, hdata: number): void {
+    if ((this.count + 1) * 2 > this.hashes.length) this.rehash();
+    const mask = this.hashes.length - 1;
+    const k = key === 0 ? -1 : key;
+    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
+      const h = this.hashes[i]!;
+      if (h === 0) {
+        this.hashes[i] = k;
+        this.values[i] = hdata;
+        this.count++;
+        return;
+      }
+      if (h === k) {
+        this.values[i] = hdata;
+        return;
+      }
+    }
+  }
+
+  private rehash(): void {
+    const oldH = this.hashes;
+    const oldV = this.values;
+    this.hashes = new Float64Array(oldH.length * 2);
+    this.values = new Int32Array(oldH.length * 2);
+    this.count = 0;
+    for (let i = 0; i < oldH.length; i++) {
+      const h = oldH[i]!;
+      if (h !== 0) this.set(h === -1 ? 0 : h, oldV[i]!);
+    }
+  }
+}
+
 /** Length by NHI's rule: ASCII 1, any other character (CJK, full-width) 4. */
 export function nhiLength(s: string): number {
   let n = 0;

@@ -21,8 +21,10 @@ export const enum Slot {
   Empty = 0,
   /** Bytes `[start, end)` of the row's buffer; the value needs no cleaning (see {@link RawFlag}). */
   Raw = 1,
-  /** A string (cleaned, converted, filled in). */
+  /** A string (cleaned or converted). */
   Text = 2,
+  /** A string many rows share (see {@link RowStore.setConstant}). */
+  Constant = 3,
 }
 
 /** Flags of a raw value, above the kind (bits 0–1). */
@@ -36,22 +38,31 @@ export const enum RawFlag {
 }
 
 export class RowStore {
-  private mask: number;
   /** Next row id. */
   private next = 0;
-  /** Rows below this id are released. */
-  private low = 0;
+  // Values: `[valLow, next)` alive, in a ring of `valMask + 1` rows.
+  private valMask: number;
+  private valLow = 0;
   private bufs: Array<Buffer | undefined>;
-  private texts: Array<string | undefined>;
-  /** Per slot (row position × SLOTS + slot): kind and flags. */
+  /** Per slot (ring position × SLOTS + slot): kind and flags; a constant's index above bit 8. */
   meta: Int32Array;
   /** Per slot: start and end of a raw value. */
   range: Int32Array;
   /**
    * Per row: which slots hold a value, and which of those a string — H fields, then R fields, one
-   * bit per slot (`masks[4 * row + 0…3]`: H present, R present, H text, R text).
+   * bit per slot (`masks[4 * ring position + 0…3]`: H present, R present, H text, R text).
    */
   masks: Int32Array;
+  /** Strings by `id * 64 + slot` (cleaned or converted values: few), in the order set. */
+  private readonly texts = new Map<number, string>();
+  private readonly textKeys: number[] = [];
+  private textHead = 0;
+  /** Strings many rows share (an h16 stamp, --hosp, map defaults). */
+  private readonly constants: string[] = [];
+  private readonly constantIndex = new Map<string, number>();
+  // Where each row is: `[locLow, next)` alive, in a ring of `locMask + 1` rows.
+  private locMask: number;
+  private locLow = 0;
   private lines: Int32Array;
   private rowNos: Int32Array;
   private files: Int32Array;
@@ -62,12 +73,12 @@ export class RowStore {
   constructor(capacity = 1 << 14) {
     let c = 1;
     while (c < capacity) c *= 2;
-    this.mask = c - 1;
+    this.valMask = c - 1;
     this.bufs = new Array(c).fill(undefined);
-    this.texts = new Array(c * SLOTS).fill(undefined);
     this.meta = new Int32Array(c * SLOTS);
     this.range = new Int32Array(c * SLOTS * 2);
     this.masks = new Int32Array(c * 4);
+    this.locMask = c - 1;
     this.lines = new Int32Array(c);
     this.rowNos = new Int32Array(c);
     this.files = new Int32Array(c);
@@ -76,9 +87,10 @@ export class RowStore {
 
   /** Starts a row read from `buf` (line and data row number in `file`); returns its id. */
   add(buf: Buffer, file: string, line: number, rowNo: number): number {
-    if (this.next - this.low > this.mask) this.grow();
+    if (this.next - this.valLow > this.valMask) this.growValues();
+    if (this.next - this.locLow > this.locMask) this.growLocations();
     const id = this.next++;
-    const r = id & this.mask;
+    const r = id & this.valMask;
     this.bufs[r] = buf;
     let fi = this.fileIndex.get(file);
     if (fi === undefined) {
@@ -86,9 +98,10 @@ export class RowStore {
       this.fileNames.push(file);
       this.fileIndex.set(file, fi);
     }
-    this.files[r] = fi;
-    this.lines[r] = line;
-    this.rowNos[r] = rowNo;
+    const l = id & this.locMask;
+    this.files[l] = fi;
+    this.lines[l] = line;
+    this.rowNos[l] = rowNo;
     const base = r * SLOTS;
     this.meta.fill(0, base, base + SLOTS);
     this.masks[4 * r] = this.masks[4 * r + 1] = this.masks[4 * r + 2] = this.masks[4 * r + 3] = 0;
@@ -102,102 +115,125 @@ export class RowStore {
 
   /** Forgets the last row added (a row that turned out to hold nothing). */
   dropLast(): void {
-    this.next--;
-    const r = this.next & this.mask;
-    this.bufs[r] = undefined;
-    this.texts.fill(undefined, r * SLOTS, (r + 1) * SLOTS);
+    const id = --this.next;
+    this.bufs[id & this.valMask] = undefined;
+    while (this.textKeys.length > this.textHead && Math.floor(this.textKeys[this.textKeys.length - 1]! / 64) >= id) this.texts.delete(this.textKeys.pop()!);
   }
 
-  /** Releases every row below `id`. */
-  release(id: number): void {
-    for (let k = this.low; k < id; k++) {
-      const r = k & this.mask;
-      this.bufs[r] = undefined;
-      this.texts.fill(undefined, r * SLOTS, (r + 1) * SLOTS);
+  /** Releases the values of every row below `id` (where the rows are is kept: {@link releaseLocations}). */
+  releaseValues(id: number): void {
+    for (let k = this.valLow; k < id; k++) this.bufs[k & this.valMask] = undefined;
+    if (id > this.valLow) this.valLow = id;
+    const keys = this.textKeys;
+    while (this.textHead < keys.length && Math.floor(keys[this.textHead]! / 64) < id) this.texts.delete(keys[this.textHead++]!);
+    if (this.textHead > 1024 && this.textHead * 2 > keys.length) {
+      keys.splice(0, this.textHead);
+      this.textHead = 0;
     }
-    if (id > this.low) this.low = id;
+  }
+
+  /** Forgets where the rows below `id` were (their values must be released already). */
+  releaseLocations(id: number): void {
+    if (id > this.locLow) this.locLow = Math.min(id, this.valLow);
   }
 
   /** Where a row's slots start in `meta` (and, doubled, in `range`). */
   base(id: number): number {
-    return (id & this.mask) * SLOTS;
+    return (id & this.valMask) * SLOTS;
   }
 
   /** Where a row's masks are in `masks`. */
   maskAt(id: number): number {
-    return (id & this.mask) * 4;
+    return (id & this.valMask) * 4;
   }
 
   setRaw(id: number, slot: number, start: number, end: number, flags: number): void {
-    const r = id & this.mask;
+    const r = id & this.valMask;
     const k = r * SLOTS + slot;
     this.meta[k] = Slot.Raw | flags;
     this.range[2 * k] = start;
     this.range[2 * k + 1] = end;
-    if (slot < R_SLOT0) {
-      this.masks[4 * r] |= 1 << slot;
-      this.masks[4 * r + 2] &= ~(1 << slot);
-    } else {
-      this.masks[4 * r + 1] |= 1 << (slot - R_SLOT0);
-      this.masks[4 * r + 3] &= ~(1 << (slot - R_SLOT0));
-    }
+    this.mark(r, slot, false);
   }
 
   setText(id: number, slot: number, value: string): void {
-    const r = id & this.mask;
-    const k = r * SLOTS + slot;
-    this.meta[k] = Slot.Text;
-    this.texts[k] = value;
+    const r = id & this.valMask;
+    this.meta[r * SLOTS + slot] = Slot.Text;
+    const key = id * 64 + slot;
+    if (!this.texts.has(key)) this.textKeys.push(key);
+    this.texts.set(key, value);
+    this.mark(r, slot, true);
+  }
+
+  /** A string many rows share: stored once. */
+  setConstant(id: number, slot: number, value: string): void {
+    let c = this.constantIndex.get(value);
+    if (c === undefined) {
+      c = this.constants.length;
+      this.constants.push(value);
+      this.constantIndex.set(value, c);
+    }
+    const r = id & this.valMask;
+    this.meta[r * SLOTS + slot] = Slot.Constant | (c << 8);
+    this.mark(r, slot, true);
+  }
+
+  private mark(r: number, slot: number, text: boolean): void {
+    const m = this.masks;
     if (slot < R_SLOT0) {
-      this.masks[4 * r] |= 1 << slot;
-      this.masks[4 * r + 2] |= 1 << slot;
+      m[4 * r] |= 1 << slot;
+      if (text) m[4 * r + 2] |= 1 << slot;
+      else m[4 * r + 2] &= ~(1 << slot);
     } else {
-      this.masks[4 * r + 1] |= 1 << (slot - R_SLOT0);
-      this.masks[4 * r + 3] |= 1 << (slot - R_SLOT0);
+      const bit = 1 << (slot - R_SLOT0);
+      m[4 * r + 1] |= bit;
+      if (text) m[4 * r + 3] |= bit;
+      else m[4 * r + 3] &= ~bit;
     }
   }
 
   kind(id: number, slot: number): Slot {
-    return (this.meta[(id & this.mask) * SLOTS + slot]! & 3) as Slot;
+    return (this.meta[(id & this.valMask) * SLOTS + slot]! & 3) as Slot;
   }
 
   /** Raw flags of a slot (with the kind in bits 0–1). */
   flags(id: number, slot: number): number {
-    return this.meta[(id & this.mask) * SLOTS + slot]!;
+    return this.meta[(id & this.valMask) * SLOTS + slot]!;
   }
 
   start(id: number, slot: number): number {
-    return this.range[2 * ((id & this.mask) * SLOTS + slot)]!;
+    return this.range[2 * ((id & this.valMask) * SLOTS + slot)]!;
   }
 
   end(id: number, slot: number): number {
-    return this.range[2 * ((id & this.mask) * SLOTS + slot) + 1]!;
+    return this.range[2 * ((id & this.valMask) * SLOTS + slot) + 1]!;
   }
 
   buffer(id: number): Buffer {
-    return this.bufs[id & this.mask]!;
+    return this.bufs[id & this.valMask]!;
   }
 
   line(id: number): number {
-    return this.lines[id & this.mask]!;
+    return this.lines[id & this.locMask]!;
   }
 
   rowNo(id: number): number {
-    return this.rowNos[id & this.mask]!;
+    return this.rowNos[id & this.locMask]!;
   }
 
   file(id: number): string {
-    return this.fileNames[this.files[id & this.mask]!]!;
+    return this.fileNames[this.files[id & this.locMask]!]!;
   }
 
   /** The value of a slot as a string, or undefined when empty. */
   text(id: number, slot: number): string | undefined {
-    const k = (id & this.mask) * SLOTS + slot;
+    const k = (id & this.valMask) * SLOTS + slot;
     const m = this.meta[k]!;
     const kind = m & 3;
     if (kind === Slot.Empty) return undefined;
-    if (kind === Slot.Text) return this.texts[k]!;
-    const buf = this.bufs[id & this.mask]!;
+    if (kind === Slot.Text) return this.texts.get(id * 64 + slot)!;
+    if (kind === Slot.Constant) return this.constants[m >> 8]!;
+    const buf = this.bufs[id & this.valMask]!;
     const s = this.range[2 * k]!;
     const e = this.range[2 * k + 1]!;
     return m & RawFlag.Big5 ? decodePairs(this.big5, buf, s, e) : buf.toString('latin1', s, e);
@@ -205,37 +241,37 @@ export class RowStore {
 
   /** Whether two slots hold the same value (both empty counts as equal). */
   same(a: number, slotA: number, b: number, slotB: number): boolean {
-    const ka = (a & this.mask) * SLOTS + slotA;
-    const kb = (b & this.mask) * SLOTS + slotB;
+    const ka = (a & this.valMask) * SLOTS + slotA;
+    const kb = (b & this.valMask) * SLOTS + slotB;
     const ma = this.meta[ka]!;
     const mb = this.meta[kb]!;
     const kindA = ma & 3;
     const kindB = mb & 3;
     if (kindA === Slot.Empty || kindB === Slot.Empty) return kindA === kindB;
+    if (kindA === Slot.Constant && ma === mb) return true;
     if (kindA === Slot.Raw && kindB === Slot.Raw && (ma & RawFlag.Big5) === (mb & RawFlag.Big5)) {
       const sa = this.range[2 * ka]!;
       const ea = this.range[2 * ka + 1]!;
       const sb = this.range[2 * kb]!;
       if (ea - sa !== this.range[2 * kb + 1]! - sb) return false;
-      const ba = this.bufs[a & this.mask]!;
-      const bb = this.bufs[b & this.mask]!;
+      const ba = this.bufs[a & this.valMask]!;
+      const bb = this.bufs[b & this.valMask]!;
       let i = 0;
       while (i < ea - sa && ba[sa + i] === bb[sb + i]) i++;
       if (i === ea - sa) return true;
       // Different ASCII is a different value; two CP950 pairs may stand for one character.
       if ((ma & RawFlag.Big5) === 0) return false;
     }
-    if (kindA === Slot.Text && kindB === Slot.Text) return this.texts[ka] === this.texts[kb];
     return this.text(a, slotA) === this.text(b, slotB);
   }
 
   /** Feeds a slot's value (as UTF-16 code units; empty = nothing) into an FNV-1a hash. */
   hash(id: number, slot: number, h: number): number {
-    const k = (id & this.mask) * SLOTS + slot;
+    const k = (id & this.valMask) * SLOTS + slot;
     const m = this.meta[k]!;
     const kind = m & 3;
     if (kind === Slot.Raw && (m & RawFlag.Big5) === 0) {
-      const buf = this.bufs[id & this.mask]!;
+      const buf = this.bufs[id & this.valMask]!;
       const e = this.range[2 * k + 1]!;
       for (let i = this.range[2 * k]!; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
       return h;
@@ -246,39 +282,42 @@ export class RowStore {
     return h;
   }
 
-  private grow(): void {
-    const oldMask = this.mask;
+  private growValues(): void {
+    const oldMask = this.valMask;
     const c = (oldMask + 1) * 2;
+    const mask = c - 1;
     const bufs = new Array<Buffer | undefined>(c).fill(undefined);
-    const texts = new Array<string | undefined>(c * SLOTS).fill(undefined);
     const meta = new Int32Array(c * SLOTS);
     const range = new Int32Array(c * SLOTS * 2);
     const masks = new Int32Array(c * 4);
-    const lines = new Int32Array(c);
-    const rowNos = new Int32Array(c);
-    const files = new Int32Array(c);
-    const mask = c - 1;
-    for (let id = this.low; id < this.next; id++) {
+    for (let id = this.valLow; id < this.next; id++) {
       const o = id & oldMask;
       const n = id & mask;
       bufs[n] = this.bufs[o];
-      lines[n] = this.lines[o]!;
-      rowNos[n] = this.rowNos[o]!;
-      files[n] = this.files[o]!;
-      for (let q = 0; q < 4; q++) masks[4 * n + q] = this.masks[4 * o + q]!;
-      for (let s = 0; s < SLOTS; s++) {
-        meta[n * SLOTS + s] = this.meta[o * SLOTS + s]!;
-        texts[n * SLOTS + s] = this.texts[o * SLOTS + s];
-        range[2 * (n * SLOTS + s)] = this.range[2 * (o * SLOTS + s)]!;
-        range[2 * (n * SLOTS + s) + 1] = this.range[2 * (o * SLOTS + s) + 1]!;
-      }
+      masks.set(this.masks.subarray(4 * o, 4 * o + 4), 4 * n);
+      meta.set(this.meta.subarray(o * SLOTS, (o + 1) * SLOTS), n * SLOTS);
+      range.set(this.range.subarray(2 * o * SLOTS, 2 * (o + 1) * SLOTS), 2 * n * SLOTS);
     }
-    this.mask = mask;
+    this.valMask = mask;
     this.bufs = bufs;
-    this.texts = texts;
     this.meta = meta;
     this.range = range;
     this.masks = masks;
+  }
+
+  private growLocations(): void {
+    const oldMask = this.locMask;
+    const c = (oldMask + 1) * 2;
+    const mask = c - 1;
+    const lines = new Int32Array(c);
+    const rowNos = new Int32Array(c);
+    const files = new Int32Array(c);
+    for (let id = this.locLow; id < this.next; id++) {
+      lines[id & mask] = this.lines[id & oldMask]!;
+      rowNos[id & mask] = this.rowNos[id & oldMask]!;
+      files[id & mask] = this.files[id & oldMask]!;
+    }
+    this.locMask = mask;
     this.lines = lines;
     this.rowNos = rowNos;
     this.files = files;

@@ -35,7 +35,7 @@ import { RowGrouper } from './row-grouper.js';
 import { entryNameFor, nextApiName, placeFile, planOutput } from './output-name.js';
 import type { RuleFinding } from './rule-check.js';
 import { RuleRunner, type RulesWhere } from './rule-runner.js';
-import { R_FIELD_BASE, XmlBatchWriter } from './xml-batch.js';
+import { BatchBuffers, R_FIELD_BASE, XmlBatchWriter } from './xml-batch.js';
 
 export type { PackInput } from '../input/open.js';
 
@@ -305,7 +305,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   /** `complete` for a CSV row in the row store. */
   const completeRow = (id: number) => {
     if (hosp) {
-      if (rows.kind(id, S_H2) === Slot.Empty) rows.setText(id, S_H2, hosp);
+      if (rows.kind(id, S_H2) === Slot.Empty) rows.setConstant(id, S_H2, hosp);
       else if (h2Warned.size < 10) {
         const h2 = rows.text(id, S_H2)!;
         if (h2 !== hosp && !h2Warned.has(h2)) {
@@ -323,7 +323,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
         }
       }
     }
-    for (const [slot, v] of defaultSlots) if (rows.kind(id, slot) === Slot.Empty) rows.setText(id, slot, v);
+    for (const [slot, v] of defaultSlots) if (rows.kind(id, slot) === Slot.Empty) rows.setConstant(id, slot, v);
     if (rows.kind(id, S_H4) === Slot.Empty) {
       const k = rows.kind(id, S_H20);
       if (k === Slot.Raw && (rows.flags(id, S_H20) & RawFlag.Big5) === 0) {
@@ -333,12 +333,12 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
         let digits = n === 11 || n === 13;
         for (let i = 0; digits && i < n; i++) digits = buf[s0 + i]! >= 0x30 && buf[s0 + i]! <= 0x39;
         if (digits) rows.setRaw(id, S_H4, s0, s0 + 5, 0);
-      } else if (k === Slot.Text) {
+      } else if (k !== Slot.Empty) {
         const h20 = rows.text(id, S_H20)!;
         if (/^\d{11}(\d{2})?$/.test(h20)) rows.setText(id, S_H4, h20.slice(0, 5));
       }
     }
-    rows.setText(id, S_H16, stamp.h16);
+    rows.setConstant(id, S_H16, stamp.h16);
   };
 
   // Characters the XML (or CP950) cannot carry: an error naming row and field, or replaced.
@@ -413,6 +413,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   const grouper = new Grouper({ ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
   const batchBytes = options.batchBytes ?? 256 * 1024;
   const writer = new XmlBatchWriter(encoding, batchBytes);
+  const batchMemory = new BatchBuffers(batchBytes + 64 * 1024);
   /** For each batch handed to the rules: the row groups written up to it (released once it is checked). */
   const batchGroups: number[] = [];
   // The rules of `labup validate`, on the records as written (upload date = h16's date).
@@ -515,13 +516,19 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
 
   const flushBatch = async () => {
     if (writer.size === 0) return;
-    const batch = writer.take(rules.wantsShared);
+    const mem = batchMemory.take(writer.size, rules.wantsShared);
+    const batch = writer.take(mem);
     xmlBytes += batch.bytes.length;
     batchGroups.push(rowGroupsWritten);
     if (rules.goesToWorker(batch)) waitingFindings.push(BATCH);
-    // Deflate (zlib's thread pool) and the rules (this thread or the worker) work on it together.
-    const zipped = entry?.write(batch.bytes);
-    await rules.submit(batch);
+    // Deflate (zlib's thread pool) and the rules (this thread or the worker) read the batch where it
+    // is, together; its memory is used again once both are done.
+    let users = entry ? 2 : 1;
+    const release = () => {
+      if (--users === 0) batchMemory.release(mem);
+    };
+    const zipped = entry?.write(batch.bytes, release);
+    await rules.submit(batch, release);
     await zipped;
   };
 
@@ -669,6 +676,8 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     writer.endHdata();
     live.set(hdata, g);
     rowGroupsWritten = g + 1;
+    // Its rows' values are written: only where they were is kept, for findings.
+    rowGrouper.written(rowGroupsWritten);
     if (writer.size >= batchBytes) await flushBatch();
   };
 

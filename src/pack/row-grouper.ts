@@ -86,7 +86,12 @@ export class RowGrouper {
     return out;
   }
 
-  /** Frees the groups below `g` (all written and checked), and the rows that only they held. */
+  /** The groups below `g` are written: the values of the rows that only they held can go. */
+  written(g: number): void {
+    this.store.releaseValues(this.rowsBelow(g));
+  }
+
+  /** Frees the groups below `g` (written and checked), and where their rows were. */
   release(g: number): void {
     for (let k = this.low; k < g; k++) {
       const i = k & this.mask;
@@ -94,9 +99,15 @@ export class RowGrouper {
       this.problemsOf[i] = undefined;
     }
     if (g > this.low) this.low = g;
-    // Rows below the first row of the oldest group left belong to groups written; with no group
-    // left, every row added to a group so far.
-    this.store.release(g < this.next ? this.firsts[g & this.mask]! : this.grouped);
+    this.store.releaseLocations(this.rowsBelow(g));
+  }
+
+  /**
+   * The rows below the first row of group `g` belong to groups before it; with no group left,
+   * every row added to a group so far does.
+   */
+  private rowsBelow(g: number): number {
+    return g < this.next ? this.firsts[g & this.mask]! : this.grouped;
   }
 
   firstRow(g: number): number {

@@ -13,7 +13,7 @@ import { cp950DecodeTable } from '../encoding/cp950.js';
 import { H_FIELDS, R_FIELDS } from '../format/fields.js';
 import type { FindingInput } from '../format/findings.js';
 import type { CalendarDate } from '../format/roc.js';
-import { checkRecord, type Emit, type RuleOptions } from '../format/rules.js';
+import { checkRecord, KeyTable, type Emit, type KeyTableState, type RuleOptions } from '../format/rules.js';
 import { decodePairs } from '../input/row-store.js';
 import type { FieldValue, HdataRecord, RdataRecord } from '../xml/daily-reader.js';
 import { IndexTag, R_FIELD_BASE, type XmlLayout } from './xml-batch.js';
@@ -26,72 +26,6 @@ export interface RuleCheckOptions {
   uploadDate?: CalendarDate;
   /** Keys of the records checked so far (when another checker started the file). */
   keys?: KeyTableState;
-}
-
-/** The keys a checker has seen, to carry on in another thread. */
-export interface KeyTableState {
-  hashes: Float64Array;
-  values: Int32Array;
-  count: number;
-}
-
-/** Keys seen so far (hash → first hdata), in open addressing over typed arrays: 12 bytes a key. */
-export class KeyTable {
-  private hashes: Float64Array;
-  private values: Int32Array;
-  private count: number;
-
-  constructor(state?: KeyTableState) {
-    this.hashes = state?.hashes ?? new Float64Array(1 << 14);
-    this.values = state?.values ?? new Int32Array(1 << 14);
-    this.count = state?.count ?? 0;
-  }
-
-  get state(): KeyTableState {
-    return { hashes: this.hashes, values: this.values, count: this.count };
-  }
-
-  get(key: number): number | undefined {
-    const mask = this.hashes.length - 1;
-    // 0 marks an empty slot; a key of 0 is stored as -1 (keys are non-negative).
-    const k = key === 0 ? -1 : key;
-    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
-      const h = this.hashes[i]!;
-      if (h === 0) return undefined;
-      if (h === k) return this.values[i];
-    }
-  }
-
-  set(key: number, hdata: number): void {
-    if ((this.count + 1) * 2 > this.hashes.length) this.rehash();
-    const mask = this.hashes.length - 1;
-    const k = key === 0 ? -1 : key;
-    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
-      const h = this.hashes[i]!;
-      if (h === 0) {
-        this.hashes[i] = k;
-        this.values[i] = hdata;
-        this.count++;
-        return;
-      }
-      if (h === k) {
-        this.values[i] = hdata;
-        return;
-      }
-    }
-  }
-
-  private rehash(): void {
-    const oldH = this.hashes;
-    const oldV = this.values;
-    this.hashes = new Float64Array(oldH.length * 2);
-    this.values = new Int32Array(oldH.length * 2);
-    this.count = 0;
-    for (let i = 0; i < oldH.length; i++) {
-      const h = oldH[i]!;
-      if (h !== 0) this.set(h === -1 ? 0 : h, oldV[i]!);
-    }
-  }
 }
 
 export class RuleChecker {
@@ -216,7 +150,8 @@ export class RuleChecker {
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     if (n <= 256) {
       if (this.decoded.size >= 4096) this.decoded.clear();
-      this.decoded.set(h, { bytes: buf.slice(start, end), text });
+      // A copy: batch memory is used again.
+      this.decoded.set(h, { bytes: Uint8Array.prototype.slice.call(buf, start, end), text });
     }
     return text;
   }

@@ -18,15 +18,14 @@ export interface RuleWorkerData {
   options: RuleCheckOptions;
 }
 
-/** A batch handed to the worker: the bytes shared, the index moved. */
+/** Batches handed to the worker in one message: their bytes shared, their indexes moved. */
 export interface RuleWorkerRequest {
   id: number;
-  bytes: SharedArrayBuffer;
-  length: number;
-  index: Int32Array;
+  batches: Array<{ bytes: SharedArrayBuffer; length: number; index: Int32Array }>;
 }
 
-export type RuleWorkerReply = { id: number; findings: RuleFinding[] } | { id: number; error: string };
+/** The findings of each batch of a request, in order. */
+export type RuleWorkerReply = { id: number; findings: RuleFinding[][] } | { id: number; error: string };
 
 /** The compiled worker script, or null when running from TypeScript sources without a build. */
 function workerScript(): URL | null {
@@ -38,12 +37,22 @@ function workerScript(): URL | null {
 
 /** XML written before the rules move to a worker under `auto` (a worker costs a start-up). */
 const AUTO_WORKER_AFTER_BYTES = 8 * 1024 * 1024;
-/** Batches handed to the worker and not yet answered, at most. */
-const IN_FLIGHT = 4;
+/** Batches go to the worker in messages of about this many bytes (fewer messages, less overhead). */
+const MESSAGE_BYTES = 256 * 1024;
+/** The worker's young generation (V8's default is several times larger). */
+const WORKER_YOUNG_MB = 4;
+/** Messages with the worker and not yet answered, at most. */
+const IN_FLIGHT = 3;
 
-interface InFlight {
-  id: number;
+interface Pending {
   batch: XmlBatch;
+  shared: SharedArrayBuffer;
+  released: () => void;
+}
+
+interface Message {
+  id: number;
+  batches: Pending[];
   done: Promise<void>;
   settle: () => void;
 }
@@ -53,8 +62,11 @@ export class RuleRunner {
   private worker: Worker | null = null;
   private failed: Error | null = null;
   private nextId = 0;
-  /** Batches with the worker, oldest first (it answers in order). */
-  private readonly queue: InFlight[] = [];
+  /** Batches for the next message. */
+  private outbox: Pending[] = [];
+  private outboxBytes = 0;
+  /** Messages with the worker, oldest first (it answers in order). */
+  private readonly queue: Message[] = [];
   private written = 0;
   private readonly script: URL | null;
 
@@ -83,34 +95,35 @@ export class RuleRunner {
   }
 
   /**
-   * Hands over a batch; resolves when another may follow. A batch goes to the worker when its bytes
-   * are in shared memory (see {@link wantsShared}); once the worker has started, every batch does.
+   * Hands over a batch; resolves when another may follow. A batch goes to the worker when it lies in
+   * shared memory (see {@link wantsShared}); once the worker has started, every batch does.
+   * `released` is called once the rules are done with the batch's bytes.
    */
-  async submit(batch: XmlBatch): Promise<void> {
+  async submit(batch: XmlBatch, released: () => void): Promise<void> {
     if (this.failed) throw this.failed;
     this.written += batch.bytes.length;
     let shared = batch.shared;
     if (!this.worker && shared && this.script) this.start();
     if (!this.worker) {
       this.onResult(batch, this.checker.check(batch.bytes, batch.index));
+      released();
       return;
     }
     if (!shared) {
       shared = new SharedArrayBuffer(batch.bytes.length);
       Buffer.from(shared).set(batch.bytes);
     }
-    let settle!: () => void;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    const id = this.nextId++;
-    this.queue.push({ id, batch, done, settle });
-    const req: RuleWorkerRequest = { id, bytes: shared, length: batch.bytes.length, index: batch.index };
-    this.worker.postMessage(req, [batch.index.buffer as ArrayBuffer]);
+    this.outbox.push({ batch, shared, released });
+    this.outboxBytes += batch.bytes.length;
+    if (this.outboxBytes < MESSAGE_BYTES) return;
+    this.post();
     if (this.queue.length >= IN_FLIGHT) await this.queue[0]!.done;
     if (this.failed) throw this.failed;
   }
 
   /** Waits until every batch handed over is answered. */
   async drain(): Promise<void> {
+    if (this.outbox.length > 0) this.post();
     while (this.queue.length > 0) await this.queue[0]!.done;
     if (this.failed) throw this.failed;
   }
@@ -121,16 +134,34 @@ export class RuleRunner {
     if (w) await w.terminate();
   }
 
+  private post(): void {
+    const batches = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    let settle!: () => void;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const id = this.nextId++;
+    this.queue.push({ id, batches, done, settle });
+    const req: RuleWorkerRequest = { id, batches: batches.map((p) => ({ bytes: p.shared, length: p.batch.bytes.length, index: p.batch.index })) };
+    this.worker!.postMessage(
+      req,
+      batches.map((p) => p.batch.index.buffer as ArrayBuffer),
+    );
+  }
+
   private start(): void {
     const data: RuleWorkerData = { layout: this.layout, options: { ...this.options, keys: this.checker.keyState } };
-    const w = new Worker(this.script!, { workerData: data });
+    // What the worker allocates dies young (one record at a time): a small young generation keeps
+    // its memory down at no cost.
+    const w = new Worker(this.script!, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
     this.worker = w;
     w.on('message', (m: RuleWorkerReply) => {
       const head = this.queue.shift();
       if (!head) return;
-      if (head.id !== m.id) this.failed ??= new Error(`the rule checker answered batch ${m.id} for ${head.id}`);
+      if (head.id !== m.id) this.failed ??= new Error(`the rule checker answered message ${m.id} for ${head.id}`);
       else if ('error' in m) this.failed ??= new Error(`the rule checker failed: ${m.error}`);
-      else if (!this.failed) this.onResult(head.batch, m.findings);
+      else if (!this.failed) head.batches.forEach((p, k) => this.onResult(p.batch, m.findings[k]!));
+      for (const p of head.batches) p.released();
       head.settle();
     });
     w.on('error', (err) => this.fail(err));

@@ -9,7 +9,7 @@ const checker = new RuleChecker(data.layout, data.options);
 parentPort!.on('message', (m: RuleWorkerRequest) => {
   let reply: RuleWorkerReply;
   try {
-    reply = { id: m.id, findings: checker.check(Buffer.from(m.bytes, 0, m.length), m.index) };
+    reply = { id: m.id, findings: m.batches.map((b) => checker.check(Buffer.from(b.bytes, 0, b.length), b.index)) };
   } catch (err) {
     reply = { id: m.id, error: (err as Error)?.stack ?? String(err) };
   }

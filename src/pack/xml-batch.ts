@@ -33,8 +33,35 @@ export interface XmlBatch {
   /** hdata of the first and last record in the batch (0 when it holds none, e.g. the tail). */
   firstHdata: number;
   lastHdata: number;
-  /** The memory of `bytes`, when taken to be shared with another thread. */
+  /** The shared memory `bytes` lie in (from offset 0), when taken into shared memory. */
   shared: SharedArrayBuffer | null;
+}
+
+/**
+ * Batch memory used over and over: zlib and the rule worker read a batch where it was written,
+ * and the memory is taken again once both are done with it (no allocation per batch).
+ */
+export class BatchBuffers {
+  private readonly free: Array<{ buf: Buffer; sab: SharedArrayBuffer | null }> = [];
+
+  constructor(private readonly size: number) {}
+
+  /** Memory for `length` bytes: shared (for a worker) or not; released with {@link release}. */
+  take(length: number, shared: boolean): { buf: Buffer; sab: SharedArrayBuffer | null } {
+    if (length <= this.size) {
+      for (let i = this.free.length - 1; i >= 0; i--) {
+        const f = this.free[i]!;
+        if ((f.sab !== null) === shared) return this.free.splice(i, 1)[0]!;
+      }
+    }
+    const n = Math.max(length, this.size);
+    const sab = shared ? new SharedArrayBuffer(n) : null;
+    return { buf: sab ? Buffer.from(sab) : Buffer.allocUnsafe(n), sab };
+  }
+
+  release(mem: { buf: Buffer; sab: SharedArrayBuffer | null }): void {
+    if (mem.buf.length === this.size && this.free.length < 16) this.free.push(mem);
+  }
 }
 
 /** What the rules need to know about the layout: the column each kind of element starts at. */
@@ -232,12 +259,11 @@ export class XmlBatchWriter {
     this.line += 1 + lf;
   }
 
-  /** Ends the batch: its bytes (in shared memory with `shared`) and index. The writer starts a new one. */
-  take(shared = false): XmlBatch {
-    const sab = shared ? new SharedArrayBuffer(this.pos) : null;
-    const bytes = sab ? Buffer.from(sab) : Buffer.allocUnsafe(this.pos);
-    this.buf.copy(bytes, 0, 0, this.pos);
-    const batch: XmlBatch = { bytes, index: this.index.slice(0, this.ix), firstHdata: this.firstHdata, lastHdata: this.lastHdata, shared: sab };
+  /** Ends the batch: its bytes (copied into `into`, else fresh memory) and index. The writer starts a new one. */
+  take(into?: { buf: Buffer; sab: SharedArrayBuffer | null }): XmlBatch {
+    const target = into && into.buf.length >= this.pos ? into : { buf: Buffer.allocUnsafe(this.pos), sab: null };
+    this.buf.copy(target.buf, 0, 0, this.pos);
+    const batch: XmlBatch = { bytes: target.buf.subarray(0, this.pos), index: this.index.slice(0, this.ix), firstHdata: this.firstHdata, lastHdata: this.lastHdata, shared: target.sab };
     this.pos = 0;
     this.ix = 0;
     this.firstHdata = 0;

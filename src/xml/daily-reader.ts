@@ -565,7 +565,8 @@ export class DailyXmlReader {
       text = table ? this.decodeCp950Run(from, to) : buf.toString('utf8', from, to);
       if (n <= 256) {
         if (this.decoded.size >= 4096) this.decoded.clear();
-        this.decoded.set(h, { bytes: buf.slice(from, to), text });
+        // A copy: the working buffer is written over.
+        this.decoded.set(h, { bytes: Uint8Array.prototype.slice.call(buf, from, to), text });
       }
     }
     this.mb += mb;
