@@ -44,6 +44,10 @@ export class RowStore {
   private valMask: number;
   private valLow = 0;
   private bufs: Array<Buffer | undefined>;
+  /** A DataView of each row's buffer (for copying four bytes at a time). */
+  private views: Array<DataView | undefined>;
+  private lastBuf: Buffer | undefined;
+  private lastView: DataView | undefined;
   /** Per slot (ring position × SLOTS + slot): kind and flags; a constant's index above bit 8. */
   meta: Int32Array;
   /** Per slot: start and end of a raw value. */
@@ -75,6 +79,7 @@ export class RowStore {
     while (c < capacity) c *= 2;
     this.valMask = c - 1;
     this.bufs = new Array(c).fill(undefined);
+    this.views = new Array(c).fill(undefined);
     this.meta = new Int32Array(c * SLOTS);
     this.range = new Int32Array(c * SLOTS * 2);
     this.masks = new Int32Array(c * 4);
@@ -92,6 +97,11 @@ export class RowStore {
     const id = this.next++;
     const r = id & this.valMask;
     this.bufs[r] = buf;
+    if (buf !== this.lastBuf) {
+      this.lastBuf = buf;
+      this.lastView = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    }
+    this.views[r] = this.lastView;
     let fi = this.fileIndex.get(file);
     if (fi === undefined) {
       fi = this.fileNames.length;
@@ -117,12 +127,16 @@ export class RowStore {
   dropLast(): void {
     const id = --this.next;
     this.bufs[id & this.valMask] = undefined;
+    this.views[id & this.valMask] = undefined;
     while (this.textKeys.length > this.textHead && Math.floor(this.textKeys[this.textKeys.length - 1]! / 64) >= id) this.texts.delete(this.textKeys.pop()!);
   }
 
   /** Releases the values of every row below `id` (where the rows are is kept: {@link releaseLocations}). */
   releaseValues(id: number): void {
-    for (let k = this.valLow; k < id; k++) this.bufs[k & this.valMask] = undefined;
+    for (let k = this.valLow; k < id; k++) {
+      this.bufs[k & this.valMask] = undefined;
+      this.views[k & this.valMask] = undefined;
+    }
     if (id > this.valLow) this.valLow = id;
     const keys = this.textKeys;
     while (this.textHead < keys.length && Math.floor(keys[this.textHead]! / 64) < id) this.texts.delete(keys[this.textHead++]!);
@@ -213,6 +227,11 @@ export class RowStore {
     return this.bufs[id & this.valMask]!;
   }
 
+  /** A DataView of the row's buffer. */
+  view(id: number): DataView {
+    return this.views[id & this.valMask]!;
+  }
+
   line(id: number): number {
     return this.lines[id & this.locMask]!;
   }
@@ -287,6 +306,7 @@ export class RowStore {
     const c = (oldMask + 1) * 2;
     const mask = c - 1;
     const bufs = new Array<Buffer | undefined>(c).fill(undefined);
+    const views = new Array<DataView | undefined>(c).fill(undefined);
     const meta = new Int32Array(c * SLOTS);
     const range = new Int32Array(c * SLOTS * 2);
     const masks = new Int32Array(c * 4);
@@ -294,12 +314,14 @@ export class RowStore {
       const o = id & oldMask;
       const n = id & mask;
       bufs[n] = this.bufs[o];
+      views[n] = this.views[o];
       masks.set(this.masks.subarray(4 * o, 4 * o + 4), 4 * n);
       meta.set(this.meta.subarray(o * SLOTS, (o + 1) * SLOTS), n * SLOTS);
       range.set(this.range.subarray(2 * o * SLOTS, 2 * (o + 1) * SLOTS), 2 * n * SLOTS);
     }
     this.valMask = mask;
     this.bufs = bufs;
+    this.views = views;
     this.meta = meta;
     this.range = range;
     this.masks = masks;

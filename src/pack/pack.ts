@@ -11,15 +11,19 @@
  * partial ZIP under the final name.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { addDays, systemClock, taipeiParts, type Clock } from '../clock.js';
 import { canEncodeCp950 } from '../encoding/cp950.js';
-import { fileError, usageError } from '../errors.js';
+import { fileError, LabupError, usageError, type ErrorKind, type ExitCodeValue } from '../errors.js';
 import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
 import { makeFinding } from '../format/findings.js';
 import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
 import { formatRocDate, parseUserDateTime, rocTimestamp, taipeiToday, type CalendarDate } from '../format/roc.js';
-import { silentHost, type IoHost } from '../io-host.js';
+import { silentHost, type IoHost, type IoMessage, type Progress } from '../io-host.js';
 import { toFullWidth, type OutputEncoding } from '../xml/builder.js';
 import { ZipWriter, type ZipEntryWriter } from '../archive/zip-writer.js';
 import { EMPTY_MAP, loadColumnMap, type ColumnMap } from '../input/column-map.js';
@@ -171,7 +175,92 @@ function hex(cp: number): string {
 
 /** Packs `inputs` into one upload ZIP. Bad data is reported in the result; bad usage throws a LabupError. */
 export async function pack(inputs: PackInput[], options: PackOptions = {}): Promise<PackResult> {
+  if (await isolate(inputs, options)) return packIsolated(inputs as string[], options);
   return packWith(inputs, options, 'auto');
+}
+
+/** What a worker packing large files is given. */
+export interface IsolatedPackRequest {
+  inputs: string[];
+  /** The clock's instant, or null for the system clock. */
+  nowMs: number | null;
+  /** Forward notices and progress. */
+  host: boolean;
+  options: Omit<PackOptions, 'clock' | 'host'>;
+}
+
+export type IsolatedPackReply =
+  | { notify: IoMessage }
+  | { progress: Progress }
+  | { result: PackResult }
+  | { error: { kind: ErrorKind; code: string; message: string; exitCode: ExitCodeValue; hint?: string; details?: Record<string, unknown> } }
+  | { failed: string };
+
+/** Inputs at least this large (together) are packed in a worker (its start-up is then negligible). */
+const ISOLATE_FROM_BYTES = 16 * 1024 * 1024;
+/**
+ * The worker's young generation: V8 grows its default several times larger on a long run, which
+ * is most of what packing a large file would add to memory; pack's objects die young anyway.
+ */
+const ISOLATED_YOUNG_MB = 8;
+
+/** The compiled worker script, or null when running from TypeScript sources without a build. */
+function isolatedScript(): URL | null {
+  const here = import.meta.url;
+  if (here.endsWith('.js')) return new URL('./pack-worker.js', here);
+  const built = new URL('../../dist/pack/pack-worker.js', here);
+  return existsSync(fileURLToPath(built)) ? built : null;
+}
+
+/**
+ * Whether to pack in a worker: files only (a stream cannot cross threads), large enough, a
+ * compiled worker at hand, and a clock the worker can have too (the system clock, or a fixed one).
+ */
+async function isolate(inputs: PackInput[], options: PackOptions): Promise<boolean> {
+  if (!isolatedScript() || inputs.length === 0 || !inputs.every((i) => typeof i === 'string')) return false;
+  const clock = options.clock;
+  if (clock !== undefined && clock !== systemClock && !('advance' in clock && 'set' in clock)) return false;
+  let total = 0;
+  for (const input of inputs as string[]) {
+    try {
+      total += (await stat(resolve(options.cwd ?? process.cwd(), input))).size;
+    } catch {
+      return false;
+    }
+  }
+  return total >= ISOLATE_FROM_BYTES;
+}
+
+/** {@link packWith} in a worker thread whose heap is kept small, so that memory stays flat; the result is the same. */
+async function packIsolated(inputs: string[], options: PackOptions): Promise<PackResult> {
+  const { clock, host, ...rest } = options;
+  const req: IsolatedPackRequest = {
+    inputs,
+    nowMs: clock === undefined || clock === systemClock ? null : clock.now().getTime(),
+    host: host !== undefined,
+    options: { ...rest, cwd: options.cwd ?? process.cwd() },
+  };
+  return new Promise<PackResult>((resolvePack, reject) => {
+    const w = new Worker(isolatedScript()!, { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: ISOLATED_YOUNG_MB } });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      void w.terminate();
+    };
+    w.on('message', (m: IsolatedPackReply) => {
+      if ('notify' in m) host?.notify(m.notify);
+      else if ('progress' in m) host?.progress?.(m.progress);
+      else if ('result' in m) settle(() => resolvePack(m.result));
+      else if ('error' in m) {
+        const e = m.error;
+        settle(() => reject(new LabupError(e.kind, e.code, e.message, { exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}) })));
+      } else settle(() => reject(new Error(m.failed)));
+    });
+    w.on('error', (err) => settle(() => reject(err)));
+    w.on('exit', (code) => settle(() => reject(new Error(`the pack worker exited with code ${code}`))));
+  });
 }
 
 /**
@@ -599,7 +688,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   const writeRaw = (field: number, row: number, slot: number) => {
     const k = rows.base(row) + slot;
     const flags = rows.meta[k]!;
-    if (big5Out || (flags & RawFlag.Big5) === 0) writer.raw(field, rows.buffer(row), rows.range[2 * k]!, rows.range[2 * k + 1]!, flags);
+    if (big5Out || (flags & RawFlag.Big5) === 0) writer.raw(field, rows.buffer(row), rows.range[2 * k]!, rows.range[2 * k + 1]!, flags, rows.view(row));
     else writer.text(field, rows.text(row, slot)!);
   };
 

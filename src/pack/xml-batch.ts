@@ -98,9 +98,30 @@ function canonicalPairs(): Uint16Array {
 }
 let canonTable: Uint16Array | undefined;
 
+/**
+ * A tag's bytes as little-endian 32-bit words: written four bytes at a time (the last word may
+ * reach past the tag; what follows overwrites it, and the buffer keeps room for it).
+ */
+class Tag {
+  readonly words: Uint32Array;
+  constructor(readonly bytes: Buffer) {
+    const padded = Buffer.alloc(Math.ceil(bytes.length / 4) * 4);
+    bytes.copy(padded);
+    this.words = new Uint32Array(padded.length / 4);
+    for (let k = 0; k < this.words.length; k++) this.words[k] = padded.readUInt32LE(4 * k);
+  }
+  get length(): number {
+    return this.bytes.length;
+  }
+}
+
+/** Room kept after the last byte for a word written past it. */
+const SLACK = 8;
+
 export class XmlBatchWriter {
   readonly layout: XmlLayout;
   private buf: Buffer;
+  private view: DataView;
   private pos = 0;
   private index: Int32Array;
   private ix = 0;
@@ -108,12 +129,12 @@ export class XmlBatchWriter {
   private line = 1;
   private firstHdata = 0;
   private lastHdata = 0;
-  private readonly open: Buffer[];
-  private readonly close: Buffer[];
-  private readonly hdataOpen: Buffer;
-  private readonly hdataClose: Buffer;
-  private readonly rdataOpen: Buffer;
-  private readonly rdataClose: Buffer;
+  private readonly open: Tag[];
+  private readonly close: Tag[];
+  private readonly hdataOpen: Tag;
+  private readonly hdataClose: Tag;
+  private readonly rdataOpen: Tag;
+  private readonly rdataClose: Tag;
   private readonly specials: Array<Buffer | undefined>;
   private readonly enc: Uint16Array | null;
   private readonly canon: Uint16Array | null;
@@ -123,7 +144,7 @@ export class XmlBatchWriter {
   constructor(encoding: OutputEncoding, batchBytes = 256 * 1024) {
     this.writer = new DailyXmlWriter({ encoding });
     const i1 = '  ', i2 = '    ', i3 = '      ';
-    const latin = (s: string) => Buffer.from(s, 'latin1');
+    const latin = (s: string) => new Tag(Buffer.from(s, 'latin1'));
     this.open = [...H_FIELDS.map((f) => latin(`${i2}<${f.id}>`))];
     this.close = [...H_FIELDS.map((f) => latin(`</${f.id}>\n`))];
     R_FIELDS.forEach((f, i) => {
@@ -139,6 +160,7 @@ export class XmlBatchWriter {
     this.enc = encoding === 'big5' ? cp950EncodeTable() : null;
     this.canon = encoding === 'big5' ? (canonTable ??= canonicalPairs()) : null;
     this.buf = Buffer.allocUnsafe(batchBytes + 64 * 1024);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.index = new Int32Array(16 * 1024);
   }
 
@@ -149,13 +171,13 @@ export class XmlBatchWriter {
 
   /** The XML declaration and the root's start tag. */
   head(): void {
-    this.bytes(this.writer.head());
+    this.bytes(new Tag(this.writer.head()));
     this.line += 2;
   }
 
   /** The root's end tag. */
   tail(): void {
-    this.bytes(this.writer.tail());
+    this.bytes(new Tag(this.writer.tail()));
     this.line += 1;
   }
 
@@ -184,11 +206,19 @@ export class XmlBatchWriter {
     this.line++;
   }
 
+  /** Writes a tag at `p`; returns the position after it. */
+  private tag(t: Tag, p: number): number {
+    const view = this.view;
+    const w = t.words;
+    for (let k = 0; k < w.length; k++) view.setUint32(p + 4 * k, w[k]!, true);
+    return p + t.length;
+  }
+
   /** A field (H_FIELDS position, or R_FIELD_BASE + R_FIELDS position) whose value is a string. */
   text(field: number, value: string): void {
     const open = this.open[field]!;
     this.reserve(open.length + value.length * 3 + 16);
-    this.bytes(open);
+    this.pos = this.tag(open, this.pos);
     const start = this.pos;
     let lf = 0;
     if (this.enc) lf = this.encodeBig5(value);
@@ -205,19 +235,26 @@ export class XmlBatchWriter {
    * checking: the specials are written full-width, CP950 pairs in their canonical form. `hint`
    * says what the bytes may hold (RawFlag bits: CP950 pairs 4, specials 8, line feeds 16).
    */
-  raw(field: number, src: Buffer, start: number, end: number, hint = RAW_ANY): void {
+  raw(field: number, src: Buffer, start: number, end: number, hint = RAW_ANY, srcView?: DataView): void {
     const open = this.open[field]!;
     const close = this.close[field]!;
-    if (this.pos + open.length + close.length + (end - start) * 3 > this.buf.length) this.reserve(open.length + close.length + (end - start) * 3);
+    if (this.pos + open.length + close.length + (end - start) * 3 + SLACK > this.buf.length) this.reserve(open.length + close.length + (end - start) * 3);
     const buf = this.buf;
-    let p = this.pos;
-    for (let k = 0; k < open.length; k++) buf[p++] = open[k]!;
+    let p = this.tag(open, this.pos);
     const from = p;
     let lf = 0;
     if ((hint & RAW_ANY) === 0) {
-      // Plain ASCII: copied as it is.
-      if (end - start > 64) p += src.copy(buf, p, start, end);
-      else for (let i = start; i < end; i++) buf[p++] = src[i]!;
+      // Plain ASCII: copied as it is, four bytes at a time where a view of the source is given.
+      const n = end - start;
+      if (n > 64) p += src.copy(buf, p, start, end);
+      else {
+        let i = start;
+        if (srcView !== undefined) {
+          const view = this.view;
+          for (; i + 4 <= end; i += 4, p += 4) view.setUint32(p, srcView.getUint32(i, true), true);
+        }
+        for (; i < end; i++) buf[p++] = src[i]!;
+      }
     } else {
       const specials = this.specials;
       const canon = this.canon;
@@ -246,8 +283,7 @@ export class XmlBatchWriter {
       }
     }
     const to = p;
-    for (let k = 0; k < close.length; k++) buf[p++] = close[k]!;
-    this.pos = p;
+    this.pos = this.tag(close, p);
     if (this.ix + 4 > this.index.length) this.grow(4);
     const ix = this.index;
     const q = this.ix;
@@ -273,11 +309,7 @@ export class XmlBatchWriter {
 
   private valueDone(field: number, start: number, lf: number): void {
     this.entry4(field, start, this.pos, this.line);
-    const close = this.close[field]!;
-    const buf = this.buf;
-    let p = this.pos;
-    for (let k = 0; k < close.length; k++) buf[p++] = close[k]!;
-    this.pos = p;
+    this.pos = this.tag(this.close[field]!, this.pos);
     this.line += 1 + lf;
   }
 
@@ -315,18 +347,16 @@ export class XmlBatchWriter {
   }
 
   private reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    if (this.pos + n + SLACK <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + SLACK));
     this.buf.copy(bigger, 0, 0, this.pos);
     this.buf = bigger;
+    this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.length);
   }
 
-  private bytes(b: Buffer): void {
-    this.reserve(b.length);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let k = 0; k < b.length; k++) buf[p++] = b[k]!;
-    this.pos = p;
+  private bytes(t: Tag): void {
+    this.reserve(t.length);
+    this.pos = this.tag(t, this.pos);
   }
 
   private grow(n: number): void {
