@@ -231,18 +231,25 @@ export function checkValue(def: FieldDef, fv: FieldValue, emit: Emit, where: { h
 const H_PASSED: Array<string | undefined> = new Array(H_FIELDS.length).fill(undefined);
 const R_PASSED: Array<string | undefined> = new Array(R_FIELDS.length).fill(undefined);
 
-function checkH(i: number, fv: FieldValue, emit: Emit, where: { hdata: number; rdata: number | null }): boolean {
+/** Where a value is, for checkValue (reused: checkValue copies what it reports). */
+const WHERE: { hdata: number; rdata: number | null } = { hdata: 0, rdata: null };
+
+function checkH(i: number, fv: FieldValue, emit: Emit, hdata: number): boolean {
   const v = fv.value;
   if (v === H_PASSED[i]) return true;
-  if (!checkValue(H_FIELDS[i]!, fv, emit, where)) return false;
+  WHERE.hdata = hdata;
+  WHERE.rdata = null;
+  if (!checkValue(H_FIELDS[i]!, fv, emit, WHERE)) return false;
   H_PASSED[i] = v;
   return true;
 }
 
-function checkR(i: number, fv: FieldValue, emit: Emit, where: { hdata: number; rdata: number | null }): boolean {
+function checkR(i: number, fv: FieldValue, emit: Emit, hdata: number, rdata: number): boolean {
   const v = fv.value;
   if (v === R_PASSED[i]) return true;
-  if (!checkValue(R_FIELDS[i]!, fv, emit, where)) return false;
+  WHERE.hdata = hdata;
+  WHERE.rdata = rdata;
+  if (!checkValue(R_FIELDS[i]!, fv, emit, WHERE)) return false;
   R_PASSED[i] = v;
   return true;
 }
@@ -349,7 +356,6 @@ export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions =
   const fields = rec.fields;
   // Which header fields hold a usable value (bit i for H_FIELDS[i]; 30 fields fit in 32 bits).
   let okH = 0;
-  const where = { hdata, rdata: null };
   let recAt: { hdata: number; line: number; column: number } | undefined;
 
   // Header fields, one by one.
@@ -360,15 +366,14 @@ export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions =
       if (req.always || (req.when !== null && req.when(rec))) missing(req, emit, (recAt ??= { hdata, line: rec.line, column: rec.column }), null);
       continue;
     }
-    if (checkH(i, fv, emit, where)) okH |= 1 << i;
+    if (checkH(i, fv, emit, hdata)) okH |= 1 << i;
   }
-  const ok = (i: number) => (okH & (1 << i)) !== 0;
 
-  const h1 = ok(I_H1) ? fields[I_H1]!.value : undefined;
-  const h15 = ok(I_H15) ? fields[I_H15]!.value : undefined;
+  const h1 = (okH & (1 << I_H1)) !== 0 ? fields[I_H1]!.value : undefined;
+  const h15 = (okH & (1 << I_H15)) !== 0 ? fields[I_H15]!.value : undefined;
 
   // h4 執行年月 vs h20 (NHIA 10).
-  if (ok(I_H4) && ok(I_H20)) {
+  if ((okH & (1 << I_H4)) !== 0 && (okH & (1 << I_H20)) !== 0) {
     const h4 = fields[I_H4]!.value;
     const h20 = fields[I_H20]!.value;
     if (h4 !== h20.slice(0, 5)) emit({ code: 'EXEC_MONTH_MISMATCH', ...hAt(rec, 'h4'), value: h4, detail: `h20 is ${h20.slice(0, 7)}, so h4 should be ${h20.slice(0, 5)}` });
@@ -379,9 +384,9 @@ export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions =
   const h24 = fields[I_H24];
   if (h24 && !h23) emit({ code: 'NEWBORN_DATE_REQUIRED', ...hAt(rec, 'h23') });
   if (h23 && !h24) emit({ code: 'NEWBORN_MARK_REQUIRED', ...hAt(rec, 'h24') });
-  const born = ok(I_H23) ? dateOf(h23!.value) : undefined;
+  const born = (okH & (1 << I_H23)) !== 0 ? dateOf(h23!.value) : undefined;
   if (born) {
-    const visit = (ok(I_H11) ? dateOf(fields[I_H11]!.value) : undefined) ?? (ok(I_H13) ? dateOf(fields[I_H13]!.value) : undefined) ?? (ok(I_H20) ? dateOf(fields[I_H20]!.value) : undefined);
+    const visit = ((okH & (1 << I_H11)) !== 0 ? dateOf(fields[I_H11]!.value) : undefined) ?? ((okH & (1 << I_H13)) !== 0 ? dateOf(fields[I_H13]!.value) : undefined) ?? ((okH & (1 << I_H20)) !== 0 ? dateOf(fields[I_H20]!.value) : undefined);
     if (visit) {
       const age = daysBetween(born, visit);
       if (age > 60) emit({ code: 'NEWBORN_AGE', ...hAt(rec, 'h23'), detail: `${age} days between h23 and the visit date` });
@@ -404,15 +409,15 @@ export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions =
   }
 
   // h16 vs 上傳日期 (NHIA 22).
-  if (options.uploadDate && ok(I_H16)) {
+  if (options.uploadDate && (okH & (1 << I_H16)) !== 0) {
     const want = uploadDateAsRoc(options.uploadDate);
     const h16 = fields[I_H16]!.value;
     if (h16.slice(0, 7) !== want) emit({ code: 'UPLOAD_DATE_MISMATCH', ...hAt(rec, 'h16'), value: h16, detail: `upload date is ${want}` });
   }
 
   // Dates out of sequence (advice). A field that passed its check is a date.
-  if (ok(I_H20) && ok(I_H16) && dateValue(rec, 'h20') > dateValue(rec, 'h16')) emit({ code: 'DATE_SEQUENCE', ...hAt(rec, 'h20'), detail: 'h20 is later than the upload time h16' });
-  if (ok(I_H10) && ok(I_H20)) {
+  if ((okH & (1 << I_H20)) !== 0 && (okH & (1 << I_H16)) !== 0 && dateValue(rec, 'h20') > dateValue(rec, 'h16')) emit({ code: 'DATE_SEQUENCE', ...hAt(rec, 'h20'), detail: 'h20 is later than the upload time h16' });
+  if ((okH & (1 << I_H10)) !== 0 && (okH & (1 << I_H20)) !== 0) {
     const h10 = dateOf(fields[I_H10]!.value);
     const h20 = dateOf(fields[I_H20]!.value);
     if (h10 && h20 && dayKey(h10) > dayKey(h20)) emit({ code: 'DATE_SEQUENCE', ...hAt(rec, 'h10'), detail: 'the birth date is after h20' });
@@ -465,7 +470,6 @@ function checkItems(rec: HdataRecord, h1: string | undefined, h15: string | unde
   const strictPosNeg = h15 !== undefined && POS_NEG_STRICT_ORDERS.includes(h15);
   for (const r of rec.rdata) {
     const rFields = r.fields;
-    const where = { hdata, rdata: r.index };
     let r1Ok = false;
     let absent = 0;
     for (let i = 0; i < R_FIELDS.length; i++) {
@@ -474,7 +478,7 @@ function checkItems(rec: HdataRecord, h1: string | undefined, h15: string | unde
         absent |= 1 << i;
         continue;
       }
-      const passed = checkR(i, fv, emit, where);
+      const passed = checkR(i, fv, emit, hdata, r.index);
       if (i === I_R1) r1Ok = passed;
     }
     const r1 = r1Ok ? numberR1(rFields[I_R1]!.value) : undefined;
@@ -523,7 +527,7 @@ function checkItems(rec: HdataRecord, h1: string | undefined, h15: string | unde
       if (r41 !== undefined && r41 !== '0' && r41 !== '1') emit({ code: 'POS_NEG_VALUE', ...fAt(r, hdata, 'r4-1'), value: r41 });
     }
 
-    if (item) checkItem(item, r, rec, h15!, emit, (id) => fAt(r, hdata, id));
+    if (item) checkItem(item, r, rec, h15!, emit, hdata);
   }
 
   if (table) {
@@ -555,62 +559,60 @@ function normalisedUnits(item: ItemSpec): readonly string[] {
   return u;
 }
 
-type FieldAt = (id: RFieldId) => { hdata: number; rdata: number; field: string; line: number; column: number };
-
-function checkItem(item: ItemSpec, r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, fAt: FieldAt): void {
+function checkItem(item: ItemSpec, r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, hdata: number): void {
   const guide = item.table === '表九';
   const r4 = rv(r, 'r4');
   if (r4 !== undefined) {
     if (item.values) {
       const okValue = item.multiCode ? r4.length > 0 && [...r4].every((c) => item.values!.includes(c)) && new Set(r4).size === r4.length : item.values.includes(r4);
       if (!okValue) {
-        emit({ code: guide ? 'ITEM_VALUE_GUIDE' : 'ITEM_VALUE', ...fAt('r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}: ${item.values.join(' / ')}` });
+        emit({ code: guide ? 'ITEM_VALUE_GUIDE' : 'ITEM_VALUE', ...fAt(r, hdata, 'r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}: ${item.values.join(' / ')}` });
       }
     }
     if (item.numeric || item.decimals !== undefined) {
-      if (!NUMBER.test(r4)) emit({ code: 'ITEM_NUMERIC', ...fAt('r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}` });
+      if (!NUMBER.test(r4)) emit({ code: 'ITEM_NUMERIC', ...fAt(r, hdata, 'r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}` });
       else if (item.decimals !== undefined) {
         const dec = r4.includes('.') ? r4.length - r4.indexOf('.') - 1 : 0;
-        if (dec > item.decimals) emit({ code: 'ITEM_DECIMALS', ...fAt('r4'), value: r4, detail: `at most ${item.decimals} decimal${item.decimals === 1 ? '' : 's'} (${item.table} ${item.name})` });
+        if (dec > item.decimals) emit({ code: 'ITEM_DECIMALS', ...fAt(r, hdata, 'r4'), value: r4, detail: `at most ${item.decimals} decimal${item.decimals === 1 ? '' : 's'} (${item.table} ${item.name})` });
       }
     }
-    if (item.dateValue && !parseRocDate(r4).ok) emit({ code: 'ITEM_DATE', ...fAt('r4'), value: r4 });
-    if (item.institutionValue && !INSTITUTION.test(r4)) emit({ code: 'ITEM_VALUE', ...fAt('r4'), value: r4, detail: 'a 10-character 醫事機構代碼' });
+    if (item.dateValue && !parseRocDate(r4).ok) emit({ code: 'ITEM_DATE', ...fAt(r, hdata, 'r4'), value: r4 });
+    if (item.institutionValue && !INSTITUTION.test(r4)) emit({ code: 'ITEM_VALUE', ...fAt(r, hdata, 'r4'), value: r4, detail: 'a 10-character 醫事機構代碼' });
   }
   if (item.units !== undefined) {
     const r5 = rv(r, 'r5');
     // A unit written exactly as listed needs no normalising.
     if (r5 !== undefined && !item.units.includes(r5) && !normalisedUnits(item).includes(normaliseUnit(r5))) {
       const expected = item.units.length === 0 || (item.units.length === 1 && item.units[0] === '') ? 'no unit (無)' : item.units.filter((u) => u).join(' / ');
-      emit({ code: item.table === '表五' ? 'ITEM_UNIT' : 'ITEM_UNIT_GUIDE', ...fAt('r5'), value: r5, detail: `${item.table} r1 ${item.r1} ${item.name}: ${expected}` });
+      emit({ code: item.table === '表五' ? 'ITEM_UNIT' : 'ITEM_UNIT_GUIDE', ...fAt(r, hdata, 'r5'), value: r5, detail: `${item.table} r1 ${item.r1} ${item.name}: ${expected}` });
     }
   }
   if (item.posNeg) {
     const v = rv(r, 'r4-1');
-    if (v !== undefined && !item.posNeg.includes(v)) emit({ code: 'POS_NEG_VALUE', ...fAt('r4-1'), value: v });
+    if (v !== undefined && !item.posNeg.includes(v)) emit({ code: 'POS_NEG_VALUE', ...fAt(r, hdata, 'r4-1'), value: v });
   }
   if (item.reportValues) {
     const r7 = rv(r, 'r7');
-    if (r7 !== undefined && !item.reportValues.includes(r7)) emit({ code: 'ITEM_VALUE', ...fAt('r7'), value: r7, detail: `${item.table} ${item.name}: ${item.reportValues.join(' / ')}` });
+    if (r7 !== undefined && !item.reportValues.includes(r7)) emit({ code: 'ITEM_VALUE', ...fAt(r, hdata, 'r7'), value: r7, detail: `${item.table} ${item.name}: ${item.reportValues.join(' / ')}` });
   }
   if (item.noMethod) {
     const r3 = rv(r, 'r3');
-    if (r3 !== undefined && r3.toUpperCase() !== 'X') emit({ code: 'ITEM_METHOD_NOT_EMPTY', ...fAt('r3'), value: r3 });
+    if (r3 !== undefined && r3.toUpperCase() !== 'X') emit({ code: 'ITEM_METHOD_NOT_EMPTY', ...fAt(r, hdata, 'r3'), value: r3 });
   }
   if (item.table === '表五') {
     const r2 = rv(r, 'r2');
     if (r2 !== undefined && r2.replace(/\s+/g, ' ').trim().toLowerCase() !== item.name.toLowerCase()) {
-      emit({ code: 'ITEM_NAME', ...fAt('r2'), value: r2, detail: `表五 r1 ${item.r1} is “${item.name}”` });
+      emit({ code: 'ITEM_NAME', ...fAt(r, hdata, 'r2'), value: r2, detail: `表五 r1 ${item.r1} is “${item.name}”` });
     }
   }
-  if (item.surgicalApproach) checkSurgicalApproach(r, rec, h15, emit, fAt);
+  if (item.surgicalApproach) checkSurgicalApproach(r, rec, h15, emit, hdata);
 }
 
-function checkSurgicalApproach(r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, fAt: FieldAt): void {
+function checkSurgicalApproach(r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, hdata: number): void {
   const r3 = rv(r, 'r3');
   const proc = JOINT_PROCEDURES[h15];
   if (r3 === undefined) {
-    emit({ code: 'FIELD_REQUIRED_IF', ...fAt('r3'), detail: 'side, procedure and approach are required for surgical approach items (表五)' });
+    emit({ code: 'FIELD_REQUIRED_IF', ...fAt(r, hdata, 'r3'), detail: 'side, procedure and approach are required for surgical approach items (表五)' });
   } else if (proc) {
     const approaches: readonly string[] = JOINT_APPROACHES[proc.joint];
     const problems: string[] = [];
@@ -620,16 +622,16 @@ function checkSurgicalApproach(r: RdataRecord, rec: HdataRecord, h15: string, em
       if (!proc.procedures.includes(r3[1]!)) problems.push(`procedure “${r3[1]}” (${h15}: ${proc.procedures.join(' or ')})`);
       if (!approaches.includes(r3[2]!)) problems.push(`approach “${r3[2]}” (${proc.joint}: ${approaches.join(', ')})`);
     }
-    if (problems.length) emit({ code: 'JOINT_APPROACH', ...fAt('r3'), value: r3, detail: problems.join('; ') });
+    if (problems.length) emit({ code: 'JOINT_APPROACH', ...fAt(r, hdata, 'r3'), value: r3, detail: problems.join('; ') });
   }
   const r4 = rv(r, 'r4');
   if (r4 === undefined) return;
   const codes = r4.split(';');
-  if (codes.length > MAX_IMPLANT_BARCODES) emit({ code: 'IMPLANT_BARCODE_COUNT', ...fAt('r4'), detail: `${codes.length} barcodes` });
+  if (codes.length > MAX_IMPLANT_BARCODES) emit({ code: 'IMPLANT_BARCODE_COUNT', ...fAt(r, hdata, 'r4'), detail: `${codes.length} barcodes` });
   const h4 = rec.fields[H.h4]?.value;
   for (const code of codes) {
     const problem = checkBarcode(code, h4);
-    if (problem) emit({ ...fAt('r4'), ...problem, value: code });
+    if (problem) emit({ ...fAt(r, hdata, 'r4'), ...problem, value: code });
   }
 }
 

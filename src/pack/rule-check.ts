@@ -28,6 +28,11 @@ export interface RuleCheckOptions {
   keys?: KeyTableState;
 }
 
+/** Field numbers in the index go up to R_FIELD_BASE + R_FIELDS.length. */
+const FIELD_NUMBERS = R_FIELD_BASE + R_FIELDS.length;
+/** Values up to this many bytes are remembered per field. */
+const LAST_BYTES = 32;
+
 export class RuleChecker {
   private readonly rules: RuleOptions;
   private readonly keys: KeyTable;
@@ -43,10 +48,17 @@ export class RuleChecker {
   private text1Start = 0;
   private text1End = 0;
   private bytes: Buffer = Buffer.alloc(0);
+  /** Each field's last value (bytes and string), by field number as in the index. */
+  private readonly lastBytes = new Uint8Array(FIELD_NUMBERS * LAST_BYTES);
+  private readonly lastLength = new Int32Array(FIELD_NUMBERS).fill(-1);
+  private readonly lastText: Array<string | undefined> = new Array(FIELD_NUMBERS).fill(undefined);
   private readonly rec: HdataRecord;
   private readonly hValues: FieldValue[];
   private readonly rdPool: RdataRecord[] = [];
   private readonly rdValues: FieldValue[][] = [];
+  /** Fields set in the reused record (bit per H field) and in each reused item (bit per R field). */
+  private hSet = 0;
+  private rdSet: number[] = [];
 
   constructor(
     private readonly layout: XmlLayout,
@@ -76,48 +88,86 @@ export class RuleChecker {
     this.bytes = bytes;
     this.text1Start = this.text1End = 0;
     // One record object (and its items and values) is reused for every record: the rules read a
-    // record and keep none of it.
+    // record and keep none of it. Only the fields set last time are cleared.
     const rec = this.rec;
+    const rdPool = this.rdPool;
+    const rdSet = this.rdSet;
     let rdFields: Array<FieldValue | undefined> = [];
     let rdValues: FieldValue[] = [];
+    let k = -1;
+    let hSet = this.hSet;
     for (let i = 0; i < index.length; ) {
       const tag = index[i]!;
-      if (tag === IndexTag.Record) {
+      if (tag >= 0) {
+        const fv = tag >= R_FIELD_BASE ? rdValues[tag - R_FIELD_BASE]! : this.hValues[tag]!;
+        fv.value = this.fieldValue(tag, index[i + 1]!, index[i + 2]!);
+        fv.line = index[i + 3]!;
+        if (tag >= R_FIELD_BASE) {
+          rdFields[tag - R_FIELD_BASE] = fv;
+          rdSet[k] |= 1 << (tag - R_FIELD_BASE);
+        } else {
+          rec.fields[tag] = fv;
+          hSet |= 1 << tag;
+        }
+        i += 4;
+      } else if (tag === IndexTag.Rdata) {
+        k = rec.rdata.length;
+        let rd = rdPool[k];
+        if (rd === undefined) {
+          rd = rdPool[k] = { index: k + 1, line: 0, column: this.layout.rdataColumn, fields: new Array<FieldValue | undefined>(R_FIELDS.length).fill(undefined) };
+          this.rdValues[k] = R_FIELDS.map(() => ({ value: '', line: 0, column: this.layout.rFieldColumn }));
+          rdSet[k] = 0;
+        }
+        for (let m = rdSet[k]!; m !== 0; m &= m - 1) rd.fields[31 - Math.clz32(m & -m)] = undefined;
+        rdSet[k] = 0;
+        rd.line = index[i + 1]!;
+        rec.rdata.push(rd);
+        rdFields = rd.fields;
+        rdValues = this.rdValues[k]!;
+        i += 2;
+      } else if (tag === IndexTag.Record) {
         const line = index[i + 2]!;
         rec.index = index[i + 1]!;
         rec.line = line;
         rec.endLine = line;
-        rec.fields.fill(undefined);
+        for (let m = hSet; m !== 0; m &= m - 1) rec.fields[31 - Math.clz32(m & -m)] = undefined;
+        hSet = 0;
         rec.rdata.length = 0;
         i += 3;
-      } else if (tag === IndexTag.Rdata) {
-        const k = rec.rdata.length;
-        const rd = (this.rdPool[k] ??= { index: 0, line: 0, column: this.layout.rdataColumn, fields: new Array<FieldValue | undefined>(R_FIELDS.length).fill(undefined) });
-        rd.index = k + 1;
-        rd.line = index[i + 1]!;
-        rd.fields.fill(undefined);
-        rec.rdata.push(rd);
-        rdFields = rd.fields;
-        rdValues = this.rdValues[k] ??= R_FIELDS.map(() => ({ value: '', line: 0, column: this.layout.rFieldColumn }));
-        i += 2;
-      } else if (tag === IndexTag.End) {
+      } else {
         rec.endLine = index[i + 1]!;
         if (rec.rdata.length === 0) this.emit({ hdata: rec.index, rdata: null, code: 'XML_NO_RDATA', line: rec.line, column: rec.column });
         checkRecord(rec, this.emit, this.rules);
         i += 2;
-      } else {
-        const value = this.value(index[i + 1]!, index[i + 2]!);
-        const fv = tag >= R_FIELD_BASE ? rdValues[tag - R_FIELD_BASE]! : this.hValues[tag]!;
-        fv.value = value;
-        fv.line = index[i + 3]!;
-        if (tag >= R_FIELD_BASE) rdFields[tag - R_FIELD_BASE] = fv;
-        else rec.fields[tag] = fv;
-        i += 4;
       }
     }
+    this.hSet = hSet;
     this.bytes = Buffer.alloc(0);
     this.text1 = '';
     return this.findings;
+  }
+
+  /**
+   * The value of a field: when its bytes are those the same field had last (h2, h11, r3, r9, r12 …
+   * repeat from record to record), the same string again — no decoding, and the rules see a value
+   * they have checked.
+   */
+  private fieldValue(field: number, start: number, end: number): string {
+    const n = end - start;
+    if (n > LAST_BYTES) return this.value(start, end);
+    const buf = this.bytes;
+    const last = this.lastBytes;
+    const at = field * LAST_BYTES;
+    if (this.lastLength[field] === n) {
+      let k = 0;
+      while (k < n && last[at + k] === buf[start + k]) k++;
+      if (k === n) return this.lastText[field]!;
+    }
+    const text = this.value(start, end);
+    for (let k = 0; k < n; k++) last[at + k] = buf[start + k]!;
+    this.lastLength[field] = n;
+    this.lastText[field] = text;
+    return text;
   }
 
   /** The value of `bytes[start, end)` as the XML reader decodes it. */
