@@ -610,15 +610,34 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     xmlBytes += batch.bytes.length;
     batchGroups.push(rowGroupsWritten);
     if (rules.goesToWorker(batch)) waitingFindings.push(BATCH);
-    // Deflate (zlib's thread pool) and the rules (this thread or the worker) read the batch where it
-    // is, together; its memory is used again once both are done.
-    let users = entry ? 2 : 1;
-    const release = () => {
-      if (--users === 0) batchMemory.release(mem);
-    };
-    const zipped = entry?.write(batch.bytes, release);
-    await rules.submit(batch, release);
+    // Deflate (zlib's thread pool) and the rules (this thread or the worker) work on it together.
+    const zipped = entry ? deflate(batch.bytes) : undefined;
+    await rules.submit(batch, () => batchMemory.release(mem));
     await zipped;
+  };
+
+  // zlib is handed the XML a megabyte at a time: fewer, larger jobs for its thread pool.
+  const DEFLATE_BYTES = 1024 * 1024;
+  const deflateMemory = new BatchBuffers(DEFLATE_BYTES + batchBytes + 64 * 1024);
+  let block: { buf: Buffer; sab: SharedArrayBuffer | null } | undefined;
+  let blockLength = 0;
+  const deflateBlock = async () => {
+    if (!block || blockLength === 0) return;
+    const full = block;
+    const length = blockLength;
+    block = undefined;
+    blockLength = 0;
+    await entry!.write(full.buf.subarray(0, length), () => deflateMemory.release(full));
+  };
+  const deflate = async (bytes: Buffer) => {
+    block ??= deflateMemory.take(DEFLATE_BYTES, false);
+    if (blockLength + bytes.length > block.buf.length) {
+      await deflateBlock();
+      block = deflateMemory.take(Math.max(DEFLATE_BYTES, bytes.length), false);
+    }
+    bytes.copy(block.buf, blockLength);
+    blockLength += bytes.length;
+    if (blockLength >= DEFLATE_BYTES) await deflateBlock();
   };
 
   const emit = async (g: Group) => {
@@ -830,7 +849,10 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
       writer.tail();
       const tail = writer.take().bytes;
       xmlBytes += tail.length;
-      if (entry) await entry.write(tail);
+      if (entry) {
+        await deflate(tail);
+        await deflateBlock();
+      }
     }
     await rules.drain();
 

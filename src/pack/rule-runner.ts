@@ -40,7 +40,7 @@ const AUTO_WORKER_AFTER_BYTES = 8 * 1024 * 1024;
 /** Batches go to the worker in messages of about this many bytes (fewer messages, less overhead). */
 const MESSAGE_BYTES = 1024 * 1024;
 /** The worker's young generation (V8's default is several times larger). */
-const WORKER_YOUNG_MB = 16;
+const WORKER_YOUNG_MB = 4;
 /** Messages with the worker and not yet answered, at most. */
 const IN_FLIGHT = 3;
 
