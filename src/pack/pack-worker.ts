@@ -12,7 +12,8 @@ const host: IoHost = {
   progress: (p) => post({ progress: p }),
 };
 try {
-  const result = await packWith(req.inputs, { ...req.options, clock: req.nowMs === null ? systemClock : fixedClock(req.nowMs), ...(req.host ? { host } : {}) }, 'auto');
+  // A large input (why it is packed here): the rules get their own thread from the start.
+  const result = await packWith(req.inputs, { ...req.options, clock: req.nowMs === null ? systemClock : fixedClock(req.nowMs), ...(req.host ? { host } : {}) }, 'worker');
   post({ result });
 } catch (err) {
   if (err instanceof LabupError) {
