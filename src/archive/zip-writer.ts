@@ -174,6 +174,7 @@ export class ZipWriter {
     this.current = deflate;
     // Remember a failure (disk full, size limit) and keep it from going unhandled between writes.
     let failed: unknown;
+    let drained: Promise<unknown> | undefined;
     flowing.catch((err) => {
       failed = err;
     });
@@ -185,7 +186,11 @@ export class ZipWriter {
         if (size > this.limit) throw tooLarge(this.path, `entry ${name}`);
         crc = crc32(chunk, crc);
         if (!deflate.write(chunk, released && (() => released()))) {
-          await Promise.race([once(deflate, 'drain'), flowing]);
+          // Writes that overlap wait for the same 'drain'.
+          drained ??= Promise.race([once(deflate, 'drain'), flowing]).finally(() => {
+            drained = undefined;
+          });
+          await drained;
           if (failed) throw failed;
         }
       },

@@ -616,18 +616,26 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     await zipped;
   };
 
-  // zlib is handed the XML a megabyte at a time: fewer, larger jobs for its thread pool.
-  const DEFLATE_BYTES = 1024 * 1024;
-  const deflateMemory = new BatchBuffers(DEFLATE_BYTES + batchBytes + 64 * 1024);
+  // zlib is handed the XML half a megabyte at a time: fewer, larger jobs for its thread pool.
+  const DEFLATE_BYTES = 512 * 1024;
+  // Blocks may wait for zlib (each write resolves only once zlib has taken everything): writing
+  // runs ahead instead of waiting for each block to be compressed.
+  const DEFLATE_AHEAD = 8;
+  const deflateMemory = new BatchBuffers(DEFLATE_BYTES + batchBytes + 64 * 1024, DEFLATE_AHEAD + 2);
   let block: { buf: Buffer; sab: SharedArrayBuffer | null } | undefined;
   let blockLength = 0;
+  const deflating: Array<Promise<void>> = [];
   const deflateBlock = async () => {
     if (!block || blockLength === 0) return;
     const full = block;
     const length = blockLength;
     block = undefined;
     blockLength = 0;
-    await entry!.write(full.buf.subarray(0, length), () => deflateMemory.release(full));
+    const written = entry!.write(full.buf.subarray(0, length), () => deflateMemory.release(full));
+    // (a failure shows when the promise is awaited; none goes unhandled meanwhile)
+    written.catch(() => {});
+    deflating.push(written);
+    while (deflating.length > DEFLATE_AHEAD) await deflating.shift();
   };
   const deflate = async (bytes: Buffer) => {
     block ??= deflateMemory.take(DEFLATE_BYTES, false);
@@ -852,6 +860,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
       if (entry) {
         await deflate(tail);
         await deflateBlock();
+        while (deflating.length > 0) await deflating.shift();
       }
     }
     await rules.drain();

@@ -44,7 +44,10 @@ export interface XmlBatch {
 export class BatchBuffers {
   private readonly free: Array<{ buf: Buffer; sab: SharedArrayBuffer | null }> = [];
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly keep = 16,
+  ) {}
 
   /** Memory for `length` bytes: shared (for a worker) or not; released with {@link release}. */
   take(length: number, shared: boolean): { buf: Buffer; sab: SharedArrayBuffer | null } {
@@ -60,7 +63,7 @@ export class BatchBuffers {
   }
 
   release(mem: { buf: Buffer; sab: SharedArrayBuffer | null }): void {
-    if (mem.buf.length === this.size && this.free.length < 16) this.free.push(mem);
+    if (mem.buf.length === this.size && this.free.length < this.keep) this.free.push(mem);
   }
 }
 
