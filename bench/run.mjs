@@ -8,7 +8,7 @@
 //   npm run bench -- --hdata N --runs 3 --keep
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, platform, release } from 'node:os';
+import { cpus, loadavg, totalmem, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateDay, BENCH_DAY } from './generate.mjs';
@@ -54,11 +54,15 @@ function measure(cmd, args, { cwd = root, expectCodes = [0] } = {}) {
   });
 }
 
+/** The machine's 1-minute load average, as each measurement starts (other work on it slows everything). */
+const loads = [];
+
 async function best(label, fn) {
   const results = [];
   for (let i = 0; i < runs; i++) {
+    loads.push(loadavg()[0]);
     results.push(await fn());
-    log(`  ${label} run ${i + 1}: ${results.at(-1).seconds.toFixed(2)} s, ${results.at(-1).peakRssMb} MB`);
+    log(`  ${label} run ${i + 1}: ${results.at(-1).seconds.toFixed(2)} s, ${results.at(-1).peakRssMb} MB (load ${loads.at(-1).toFixed(1)})`);
   }
   return { seconds: Math.min(...results.map((r) => r.seconds)), peakRssMb: Math.max(...results.map((r) => r.peakRssMb)), all: results.map((r) => Number(r.seconds.toFixed(3))) };
 }
@@ -139,7 +143,7 @@ const results = {
   items: day.items,
   hdata,
   bytes: day.bytes,
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), os: `${platform()} ${release()}`, node: process.version },
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), os: `${platform()} ${release()}`, node: process.version, load: { min: Math.min(...loads), max: Math.max(...loads) } },
   runs: Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === 'object').map(([k, v]) => [k, { seconds: Number(v.seconds.toFixed(3)), peakRssMb: v.peakRssMb, all: v.all }])),
   ratios: {
     validateVsXmllint: ratio(r.validateXml.seconds, r.xmllint.seconds),
@@ -163,7 +167,7 @@ results.targets = {
 writeFileSync(join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
 
 const row = (name, v) => `| ${name.padEnd(34)} | ${v.seconds.toFixed(2).padStart(7)} | ${String(v.peakRssMb).padStart(7)} |`;
-console.log(`\nlabup benchmark — ${hdata} hdata, ${day.items} rdata, ${(day.bytes / 1e6).toFixed(0)} MB Big5 XML, best of ${runs}\n`);
+console.log(`\nlabup benchmark — ${hdata} hdata, ${day.items} rdata, ${(day.bytes / 1e6).toFixed(0)} MB Big5 XML, best of ${runs}, load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}\n`);
 console.log('| run                                |       s | peak MB |');
 console.log('| ---------------------------------- | ------- | ------- |');
 console.log(row('labup validate (XML)', r.validateXml));

@@ -61,8 +61,11 @@ export interface EntryInfo {
 }
 
 export interface ZipEntryWriter {
-  /** Adds uncompressed bytes; resolves when zlib can take more (backpressure). */
-  write(chunk: Buffer): Promise<void>;
+  /**
+   * Adds uncompressed bytes; resolves when zlib can take more (backpressure). `released` is called
+   * once zlib is done with `chunk`, so that its memory can be used again.
+   */
+  write(chunk: Buffer, released?: () => void): Promise<void>;
   /** Flushes the compressor, patches the local header and returns the entry's figures. */
   end(): Promise<EntryInfo>;
 }
@@ -171,18 +174,23 @@ export class ZipWriter {
     this.current = deflate;
     // Remember a failure (disk full, size limit) and keep it from going unhandled between writes.
     let failed: unknown;
+    let drained: Promise<unknown> | undefined;
     flowing.catch((err) => {
       failed = err;
     });
 
     return {
-      write: async (chunk: Buffer) => {
+      write: async (chunk: Buffer, released?: () => void) => {
         if (failed) throw failed;
         size += chunk.length;
         if (size > this.limit) throw tooLarge(this.path, `entry ${name}`);
         crc = crc32(chunk, crc);
-        if (!deflate.write(chunk)) {
-          await Promise.race([once(deflate, 'drain'), flowing]);
+        if (!deflate.write(chunk, released && (() => released()))) {
+          // Writes that overlap wait for the same 'drain'.
+          drained ??= Promise.race([once(deflate, 'drain'), flowing]).finally(() => {
+            drained = undefined;
+          });
+          await drained;
           if (failed) throw failed;
         }
       },

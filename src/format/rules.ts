@@ -32,7 +32,81 @@ export interface RuleOptions {
    * Remembers 表七 correction keys across records (hash → hdata index and line) to warn about
    * repeats inside one file. Pass the same map for every record of a file.
    */
-  keys?: Map<number, number>;
+  keys?: KeyMemory;
+  /** Called with a record's hdata and the earlier hdata of its key, just before DUPLICATE_KEY is emitted. */
+  onDuplicateKey?: (hdata: number, first: number) => void;
+}
+
+/** What {@link RuleOptions.keys} needs: a `Map<number, number>` will do. */
+export interface KeyMemory {
+  get(key: number): number | undefined;
+  set(key: number, hdata: number): unknown;
+}
+
+/** The keys a checker has seen, to carry on in another thread. */
+export interface KeyTableState {
+  hashes: Float64Array;
+  values: Int32Array;
+  count: number;
+}
+
+/** Keys seen so far (hash → first hdata), in open addressing over typed arrays: 12 bytes a key. */
+export class KeyTable {
+  private hashes: Float64Array;
+  private values: Int32Array;
+  private count: number;
+
+  constructor(state?: KeyTableState) {
+    this.hashes = state?.hashes ?? new Float64Array(1 << 14);
+    this.values = state?.values ?? new Int32Array(1 << 14);
+    this.count = state?.count ?? 0;
+  }
+
+  get state(): KeyTableState {
+    return { hashes: this.hashes, values: this.values, count: this.count };
+  }
+
+  get(key: number): number | undefined {
+    const mask = this.hashes.length - 1;
+    // 0 marks an empty slot; a key of 0 is stored as -1 (keys are non-negative).
+    const k = key === 0 ? -1 : key;
+    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
+      const h = this.hashes[i]!;
+      if (h === 0) return undefined;
+      if (h === k) return this.values[i];
+    }
+  }
+
+  set(key: number, hdata: number): void {
+    if ((this.count + 1) * 2 > this.hashes.length) this.rehash();
+    const mask = this.hashes.length - 1;
+    const k = key === 0 ? -1 : key;
+    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
+      const h = this.hashes[i]!;
+      if (h === 0) {
+        this.hashes[i] = k;
+        this.values[i] = hdata;
+        this.count++;
+        return;
+      }
+      if (h === k) {
+        this.values[i] = hdata;
+        return;
+      }
+    }
+  }
+
+  private rehash(): void {
+    const oldH = this.hashes;
+    const oldV = this.values;
+    this.hashes = new Float64Array(oldH.length * 2);
+    this.values = new Int32Array(oldH.length * 2);
+    this.count = 0;
+    for (let i = 0; i < oldH.length; i++) {
+      const h = oldH[i]!;
+      if (h !== 0) this.set(h === -1 ? 0 : h, oldV[i]!);
+    }
+  }
 }
 
 /** Length by NHI's rule: ASCII 1, any other character (CJK, full-width) 4. */
@@ -54,7 +128,6 @@ const R = Object.fromEntries(R_FIELDS.map((f) => [f.id, rIx(f.id as RFieldId)]))
 const INSTITUTION = /^[0-9A-Za-z]{10}$/;
 const ORDER_CODE = /^[0-9A-Z]{5,12}$/;
 const VISIT_SEQ = /^[0-9A-Z]{4}$/;
-const DIGITS = /^[0-9]+$/;
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 const BODY_PARTS = new Set(CODE_LISTS.h25.map((e) => e.code));
 
@@ -65,6 +138,16 @@ function rv(r: RdataRecord, id: RFieldId): string | undefined {
   return r.fields[R[id]]?.value;
 }
 
+/** `/^[0-9]+$/.test(v)`, without the regular expression. */
+function isDigits(v: string): boolean {
+  if (v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 export function evalCondition(cond: Condition, rec: HdataRecord): boolean {
   if ('all' in cond) return cond.all.every((c) => evalCondition(c, rec));
   if ('any' in cond) return cond.any.some((c) => evalCondition(c, rec));
@@ -73,82 +156,110 @@ export function evalCondition(cond: Condition, rec: HdataRecord): boolean {
   return cond.in.includes(v);
 }
 
-/** What a single value is worth to the rules: its parsed date where it is one, for cross-field use. */
-interface Parsed {
-  dates: Partial<Record<HFieldId, CalendarDate>>;
+/** Reports a value that failed its field's check; returns false (the value is unusable). */
+function failValue(emit: Emit, def: FieldDef, fv: FieldValue, where: { hdata: number; rdata: number | null }, code: FindingCode, detail?: string, extra: Partial<FindingInput> = {}): false {
+  // Person IDs are masked by the validator (StreamingValidator.add) unless showIds: the portal's check file needs them raw.
+  emit({ code, field: def.id, line: fv.line, column: fv.column, hdata: where.hdata, rdata: where.rdata, ...(detail ? { detail } : {}), value: fv.value, ...extra });
+  return false;
 }
 
 /** Checks one field value by the kind of its field. Returns false when the value is unusable. */
 export function checkValue(def: FieldDef, fv: FieldValue, emit: Emit, where: { hdata: number; rdata: number | null }): boolean {
   const v = fv.value;
-  const at = { field: def.id, line: fv.line, column: fv.column, hdata: where.hdata, rdata: where.rdata };
   const kind = def.kind;
-  const fail = (code: FindingCode, detail?: string, extra: Partial<FindingInput> = {}) => {
-    // Person IDs are masked by the validator (StreamingValidator.add) unless showIds: the portal's check file needs them raw.
-    emit({ code, ...at, ...(detail ? { detail } : {}), value: v, ...extra });
-    return false;
-  };
   if (kind.type === 'text') {
+    // nhiLength is at most 4 per UTF-16 unit: short values need no count.
+    if (v.length * 4 <= def.maxLength) return true;
     const len = nhiLength(v);
-    if (len > def.maxLength) return fail('FIELD_LENGTH', `${len} > ${def.maxLength}`, { value: v.slice(0, 20) + '…' });
+    if (len > def.maxLength) return failValue(emit, def, fv, where, 'FIELD_LENGTH', `${len} > ${def.maxLength}`, { value: v.slice(0, 20) + '…' });
     return true;
   }
-  if (def.type === '9' && !DIGITS.test(v)) return fail('FIELD_TYPE');
+  if (def.type === '9' && !isDigits(v)) return failValue(emit, def, fv, where, 'FIELD_TYPE');
   switch (kind.type) {
     case 'code':
       if (!isCode(kind.list, v)) {
         const nhi = def.id === 'h6' ? '21' : def.id === 'h8' ? '24' : undefined;
-        return fail('FIELD_CODE', undefined, nhi ? { nhiCode: nhi } : {});
+        return failValue(emit, def, fv, where, 'FIELD_CODE', undefined, nhi ? { nhiCode: nhi } : {});
       }
       return true;
     case 'rocDate': {
       const r = parseRocDate(v, kind.negative);
-      if (!r.ok) return fail(r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', r.reason === 'format' ? `expected YYYMMDD${kind.negative ? ' (−YY for years before 民國)' : ''}` : undefined);
+      if (!r.ok) return failValue(emit, def, fv, where, r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', r.reason === 'format' ? `expected YYYMMDD${kind.negative ? ' (−YY for years before 民國)' : ''}` : undefined);
       return true;
     }
     case 'rocDateTime': {
       const r = parseRocDateTime(v, kind.short, kind.negative);
-      if (!r.ok) return fail(r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', r.reason === 'format' ? `expected YYYMMDDHHMMSS${kind.short ? ' or YYYMMDDHHMM' : ''}` : undefined);
+      if (!r.ok) return failValue(emit, def, fv, where, r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', r.reason === 'format' ? `expected YYYMMDDHHMMSS${kind.short ? ' or YYYMMDDHHMM' : ''}` : undefined);
       return true;
     }
     case 'rocYearMonth': {
       const r = parseRocYearMonth(v);
-      if (!r.ok) return fail(r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', 'expected YYYMM');
+      if (!r.ok) return failValue(emit, def, fv, where, r.reason === 'format' ? 'DATE_FORMAT' : 'DATE_CALENDAR', 'expected YYYMM');
       return true;
     }
     case 'personId': {
       if (kind.institution && isInstitutionCode(v)) return true;
       const c = checkPersonId(v);
       if (c.ok) return true;
-      if (c.reason === 'checksum') return fail('PERSON_ID_CHECKSUM');
-      if (c.reason === 'lowercase') return fail('PERSON_ID_FORMAT', 'the first letter must be uppercase');
-      return fail('PERSON_ID_FORMAT', kind.institution ? 'expected a national ID, a resident permit number or a 10-character institution code' : undefined);
+      if (c.reason === 'checksum') return failValue(emit, def, fv, where, 'PERSON_ID_CHECKSUM');
+      if (c.reason === 'lowercase') return failValue(emit, def, fv, where, 'PERSON_ID_FORMAT', 'the first letter must be uppercase');
+      return failValue(emit, def, fv, where, 'PERSON_ID_FORMAT', kind.institution ? 'expected a national ID, a resident permit number or a 10-character institution code' : undefined);
     }
     case 'institution':
-      return INSTITUTION.test(v) ? true : fail('INSTITUTION_CODE', `${v.length} characters`);
+      return INSTITUTION.test(v) ? true : failValue(emit, def, fv, where, 'INSTITUTION_CODE', `${v.length} characters`);
     case 'orderCode':
-      return ORDER_CODE.test(v) ? true : fail('ORDER_CODE_FORMAT', /[a-z]/.test(v) ? 'write letters in capitals' : undefined);
+      return ORDER_CODE.test(v) ? true : failValue(emit, def, fv, where, 'ORDER_CODE_FORMAT', /[a-z]/.test(v) ? 'write letters in capitals' : undefined);
     case 'visitSeq':
-      return VISIT_SEQ.test(v) ? true : fail('VISIT_SEQ');
+      return VISIT_SEQ.test(v) ? true : failValue(emit, def, fv, where, 'VISIT_SEQ');
     case 'newbornMark':
-      return NEWBORN_MARK.test(v) ? true : fail('NEWBORN_MARK');
+      return NEWBORN_MARK.test(v) ? true : failValue(emit, def, fv, where, 'NEWBORN_MARK');
     case 'bodyParts': {
-      if (v.length > def.maxLength) return fail('BODY_PART', `at most ${def.maxLength} letters`);
-      for (const ch of v) if (!BODY_PARTS.has(ch)) return fail('BODY_PART', `“${ch}” is not a body-part code`);
+      if (v.length > def.maxLength) return failValue(emit, def, fv, where, 'BODY_PART', `at most ${def.maxLength} letters`);
+      for (const ch of v) if (!BODY_PARTS.has(ch)) return failValue(emit, def, fv, where, 'BODY_PART', `“${ch}” is not a body-part code`);
       return true;
     }
     case 'digits':
-      if (!DIGITS.test(v) || v.length > def.maxLength) return fail('FIELD_TYPE', v.length > def.maxLength ? `at most ${def.maxLength} digits` : undefined);
+      if (!isDigits(v) || v.length > def.maxLength) return failValue(emit, def, fv, where, 'FIELD_TYPE', v.length > def.maxLength ? `at most ${def.maxLength} digits` : undefined);
       return true;
   }
+}
+
+/**
+ * The last value of each field that passed its check. A field's check depends on its value only,
+ * and daily files repeat values (h3, h11, h26, r9, r12 …), so a repeat needs no second check.
+ */
+const H_PASSED: Array<string | undefined> = new Array(H_FIELDS.length).fill(undefined);
+const R_PASSED: Array<string | undefined> = new Array(R_FIELDS.length).fill(undefined);
+
+/** Where a value is, for checkValue (reused: checkValue copies what it reports). */
+const WHERE: { hdata: number; rdata: number | null } = { hdata: 0, rdata: null };
+
+function checkH(i: number, fv: FieldValue, emit: Emit, hdata: number): boolean {
+  const v = fv.value;
+  if (v === H_PASSED[i]) return true;
+  WHERE.hdata = hdata;
+  WHERE.rdata = null;
+  if (!checkValue(H_FIELDS[i]!, fv, emit, WHERE)) return false;
+  H_PASSED[i] = v;
+  return true;
+}
+
+function checkR(i: number, fv: FieldValue, emit: Emit, hdata: number, rdata: number): boolean {
+  const v = fv.value;
+  if (v === R_PASSED[i]) return true;
+  WHERE.hdata = hdata;
+  WHERE.rdata = rdata;
+  if (!checkValue(R_FIELDS[i]!, fv, emit, WHERE)) return false;
+  R_PASSED[i] = v;
+  return true;
 }
 
 /** FNV-1a over the key fields, as a 52-bit number (collisions only risk a spurious warning). */
 function keyHash(rec: HdataRecord): number {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
-  for (const id of CORRECTION_KEY) {
-    const v = rec.fields[H[id]]?.value ?? '';
+  for (let k = 0; k < KEY_INDEX.length; k++) {
+    const v = rec.fields[KEY_INDEX[k]!]?.value ?? '';
     for (let i = 0; i < v.length; i++) {
       const c = v.charCodeAt(i);
       h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
@@ -159,96 +270,158 @@ function keyHash(rec: HdataRecord): number {
   }
   return (h2 & 0xfffff) * 0x100000000 + h1;
 }
+const KEY_INDEX: readonly number[] = CORRECTION_KEY.map((id) => H[id]);
 
 /** The 表七 correction key of a record as text (for portal bookkeeping). */
 export function correctionKey(rec: HdataRecord): string {
-  return CORRECTION_KEY.map((id) => rec.fields[H[id]]?.value ?? '').join('|');
+  let k = rec.fields[KEY_INDEX[0]!]?.value ?? '';
+  for (let i = 1; i < KEY_INDEX.length; i++) k += '|' + (rec.fields[KEY_INDEX[i]!]?.value ?? '');
+  return k;
 }
+
+/** A condition compiled to a predicate on the record's header (evaluated as {@link evalCondition} does). */
+type Predicate = (rec: HdataRecord) => boolean;
+
+function compile(cond: Condition): Predicate {
+  if ('all' in cond) {
+    const parts = cond.all.map(compile);
+    return (rec) => parts.every((p) => p(rec));
+  }
+  if ('any' in cond) {
+    const parts = cond.any.map(compile);
+    return (rec) => parts.some((p) => p(rec));
+  }
+  if ('orderGroup' in cond) {
+    const group = cond.orderGroup;
+    const h15 = H.h15;
+    return (rec) => inOrderGroup(group, rec.fields[h15]?.value);
+  }
+  const list = cond.in;
+  if (!cond.field.startsWith('h')) {
+    const empty = list.includes('');
+    return () => empty;
+  }
+  const ix = H_INDEX.get(cond.field)!;
+  return (rec) => list.includes(rec.fields[ix]?.value ?? '');
+}
+
+/** Each field's requirement, ready to evaluate: `always`, `optional`, or a compiled condition. */
+interface CompiledRequirement {
+  def: FieldDef;
+  always: boolean;
+  when: Predicate | null;
+}
+const compileRequirement = (def: FieldDef): CompiledRequirement => ({ def, always: def.required.kind === 'always', when: def.required.kind === 'when' ? compile(def.required.when) : null });
+const H_REQ: readonly CompiledRequirement[] = H_FIELDS.map(compileRequirement);
+const R_REQ: readonly CompiledRequirement[] = R_FIELDS.map(compileRequirement);
+
+/** Reports a missing field whose requirement holds (`at` is where the record or item starts). */
+function missing(req: CompiledRequirement, emit: Emit, at: { hdata: number; line: number; column: number }, rdata: number | null): void {
+  const def = req.def;
+  const r = def.required;
+  if (r.kind === 'always') emit({ code: 'FIELD_REQUIRED', field: def.id, ...at, rdata });
+  else if (r.kind === 'when') emit({ code: r.severity === 'error' ? 'FIELD_REQUIRED_IF' : 'FIELD_ADVISED', field: def.id, ...at, rdata, detail: r.note.en + '; ' + r.note.zh });
+}
+
+/** Where a header field (or, absent, its record) is, for a finding. */
+function hAt(rec: HdataRecord, id: HFieldId): { hdata: number; rdata: null; field: string; line: number; column: number } {
+  const fv = rec.fields[H[id]];
+  return { hdata: rec.index, rdata: null, field: id, line: fv?.line ?? rec.line, column: fv?.column ?? rec.column };
+}
+
+/** A calendar date as one sortable number. */
+const dayKey = (d: CalendarDate) => d.year * 10000 + d.month * 100 + d.day;
+
+/** A record's calendar date from a field that passed its check (YYYMMDD, or a date-time). */
+function dateOf(v: string): CalendarDate | undefined {
+  const r = v.length === 7 ? parseRocDate(v) : parseRocDateTime(v, true);
+  return r.ok ? r.value : undefined;
+}
+
+let uploadDateSeen: CalendarDate | undefined;
+let uploadDateText = '';
+function uploadDateAsRoc(d: CalendarDate): string {
+  if (d !== uploadDateSeen) {
+    uploadDateText = formatRocDate(d);
+    uploadDateSeen = d;
+  }
+  return uploadDateText;
+}
+
+const I_H1 = H.h1, I_H4 = H.h4, I_H10 = H.h10, I_H11 = H.h11, I_H13 = H.h13, I_H15 = H.h15, I_H16 = H.h16, I_H20 = H.h20, I_H23 = H.h23, I_H24 = H.h24;
 
 /** Runs every rule on one hdata. */
 export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions = {}): void {
   const hdata = rec.index;
-  const okH = new Array<boolean>(H_FIELDS.length);
-  const parsed: Parsed = { dates: {} };
-  const where = { hdata, rdata: null };
-  const recAt = { hdata, line: rec.line, column: rec.column };
+  const fields = rec.fields;
+  // Which header fields hold a usable value (bit i for H_FIELDS[i]; 30 fields fit in 32 bits).
+  let okH = 0;
+  let recAt: { hdata: number; line: number; column: number } | undefined;
 
   // Header fields, one by one.
   for (let i = 0; i < H_FIELDS.length; i++) {
-    const def = H_FIELDS[i]!;
-    const fv = rec.fields[i];
+    const fv = fields[i];
     if (fv === undefined) {
-      requirement(def, rec, emit, recAt, null);
-      okH[i] = false;
+      const req = H_REQ[i]!;
+      if (req.always || (req.when !== null && req.when(rec))) missing(req, emit, (recAt ??= { hdata, line: rec.line, column: rec.column }), null);
       continue;
     }
-    okH[i] = checkValue(def, fv, emit, where);
-  }
-  const ok = (id: HFieldId) => okH[H[id]] === true;
-  const at = (id: HFieldId) => {
-    const fv = rec.fields[H[id]];
-    return { hdata, rdata: null, field: id, line: fv?.line ?? rec.line, column: fv?.column ?? rec.column };
-  };
-  const dateOf = (id: HFieldId): CalendarDate | undefined => {
-    if (!ok(id)) return undefined;
-    const v = hv(rec, id)!;
-    const r = v.length === 7 ? parseRocDate(v) : parseRocDateTime(v, true);
-    return r.ok ? r.value : undefined;
-  };
-  for (const id of ['h10', 'h11', 'h13', 'h16', 'h20', 'h23'] as const) {
-    const d = dateOf(id);
-    if (d) parsed.dates[id] = d;
+    if (checkH(i, fv, emit, hdata)) okH |= 1 << i;
   }
 
-  const h1 = ok('h1') ? hv(rec, 'h1')! : undefined;
-  const h15 = ok('h15') ? hv(rec, 'h15')! : undefined;
+  const h1 = (okH & (1 << I_H1)) !== 0 ? fields[I_H1]!.value : undefined;
+  const h15 = (okH & (1 << I_H15)) !== 0 ? fields[I_H15]!.value : undefined;
 
   // h4 執行年月 vs h20 (NHIA 10).
-  if (ok('h4') && ok('h20')) {
-    const h4 = hv(rec, 'h4')!;
-    const h20 = hv(rec, 'h20')!;
-    if (h4 !== h20.slice(0, 5)) emit({ code: 'EXEC_MONTH_MISMATCH', ...at('h4'), value: h4, detail: `h20 is ${h20.slice(0, 7)}, so h4 should be ${h20.slice(0, 5)}` });
+  if ((okH & (1 << I_H4)) !== 0 && (okH & (1 << I_H20)) !== 0) {
+    const h4 = fields[I_H4]!.value;
+    const h20 = fields[I_H20]!.value;
+    if (h4 !== h20.slice(0, 5)) emit({ code: 'EXEC_MONTH_MISMATCH', ...hAt(rec, 'h4'), value: h4, detail: `h20 is ${h20.slice(0, 7)}, so h4 should be ${h20.slice(0, 5)}` });
   }
 
   // Newborn dependants (NHIA 11, 12, 13).
-  const h23 = rec.fields[H.h23];
-  const h24 = rec.fields[H.h24];
-  if (h24 && !h23) emit({ code: 'NEWBORN_DATE_REQUIRED', ...at('h23') });
-  if (h23 && !h24) emit({ code: 'NEWBORN_MARK_REQUIRED', ...at('h24') });
-  if (parsed.dates.h23) {
-    const visit = parsed.dates.h11 ?? parsed.dates.h13 ?? parsed.dates.h20;
+  const h23 = fields[I_H23];
+  const h24 = fields[I_H24];
+  if (h24 && !h23) emit({ code: 'NEWBORN_DATE_REQUIRED', ...hAt(rec, 'h23') });
+  if (h23 && !h24) emit({ code: 'NEWBORN_MARK_REQUIRED', ...hAt(rec, 'h24') });
+  const born = (okH & (1 << I_H23)) !== 0 ? dateOf(h23!.value) : undefined;
+  if (born) {
+    const visit = ((okH & (1 << I_H11)) !== 0 ? dateOf(fields[I_H11]!.value) : undefined) ?? ((okH & (1 << I_H13)) !== 0 ? dateOf(fields[I_H13]!.value) : undefined) ?? ((okH & (1 << I_H20)) !== 0 ? dateOf(fields[I_H20]!.value) : undefined);
     if (visit) {
-      const age = daysBetween(parsed.dates.h23, visit);
-      if (age > 60) emit({ code: 'NEWBORN_AGE', ...at('h23'), detail: `${age} days between h23 and the visit date` });
-      else if (age < 0) emit({ code: 'DATE_SEQUENCE', ...at('h23'), detail: 'the newborn’s birth date is after the visit date' });
+      const age = daysBetween(born, visit);
+      if (age > 60) emit({ code: 'NEWBORN_AGE', ...hAt(rec, 'h23'), detail: `${age} days between h23 and the visit date` });
+      else if (age < 0) emit({ code: 'DATE_SEQUENCE', ...hAt(rec, 'h23'), detail: 'the newborn’s birth date is after the visit date' });
     }
   }
 
   // 醫令代碼 vs 報告類別 (NHIA 30).
   if (h1 && h15) {
     if (h1 === '4') {
-      if (!JOINT_IMPLANT_ORDERS.includes(h15)) emit({ code: 'ORDER_REPORT_TYPE', ...at('h15'), value: h15, detail: `report type 4 allows only ${JOINT_IMPLANT_ORDERS.join(', ')} (表四)` });
+      if (!JOINT_IMPLANT_ORDERS.includes(h15)) emit({ code: 'ORDER_REPORT_TYPE', ...hAt(rec, 'h15'), value: h15, detail: `report type 4 allows only ${JOINT_IMPLANT_ORDERS.join(', ')} (表四)` });
     } else {
       const info = lookupOrder(h15);
       if (info && info.reportType !== h1) {
-        emit({ code: 'ORDER_REPORT_TYPE', ...at('h15'), value: h15, detail: `${info.table} gives report type ${info.reportType} for ${h15} ${info.name}, h1 is ${h1}` });
+        emit({ code: 'ORDER_REPORT_TYPE', ...hAt(rec, 'h15'), value: h15, detail: `${info.table} gives report type ${info.reportType} for ${h15} ${info.name}, h1 is ${h1}` });
       } else if (!info) {
-        emit({ code: 'ORDER_NOT_LISTED', ...at('h15'), value: h15 });
+        emit({ code: 'ORDER_NOT_LISTED', ...hAt(rec, 'h15'), value: h15 });
       }
     }
   }
 
   // h16 vs 上傳日期 (NHIA 22).
-  if (options.uploadDate && ok('h16')) {
-    const want = formatRocDate(options.uploadDate);
-    const h16 = hv(rec, 'h16')!;
-    if (h16.slice(0, 7) !== want) emit({ code: 'UPLOAD_DATE_MISMATCH', ...at('h16'), value: h16, detail: `upload date is ${want}` });
+  if (options.uploadDate && (okH & (1 << I_H16)) !== 0) {
+    const want = uploadDateAsRoc(options.uploadDate);
+    const h16 = fields[I_H16]!.value;
+    if (h16.slice(0, 7) !== want) emit({ code: 'UPLOAD_DATE_MISMATCH', ...hAt(rec, 'h16'), value: h16, detail: `upload date is ${want}` });
   }
 
-  // Dates out of sequence (advice).
-  const { h10, h16, h20 } = parsed.dates;
-  if (h20 && h16 && dateValue(rec, 'h20') > dateValue(rec, 'h16')) emit({ code: 'DATE_SEQUENCE', ...at('h20'), detail: 'h20 is later than the upload time h16' });
-  if (h10 && h20 && daysBetween(h10, h20) < 0) emit({ code: 'DATE_SEQUENCE', ...at('h10'), detail: 'the birth date is after h20' });
+  // Dates out of sequence (advice). A field that passed its check is a date.
+  if ((okH & (1 << I_H20)) !== 0 && (okH & (1 << I_H16)) !== 0 && dateValue(rec, 'h20') > dateValue(rec, 'h16')) emit({ code: 'DATE_SEQUENCE', ...hAt(rec, 'h20'), detail: 'h20 is later than the upload time h16' });
+  if ((okH & (1 << I_H10)) !== 0 && (okH & (1 << I_H20)) !== 0) {
+    const h10 = dateOf(fields[I_H10]!.value);
+    const h20 = dateOf(fields[I_H20]!.value);
+    if (h10 && h20 && dayKey(h10) > dayKey(h20)) emit({ code: 'DATE_SEQUENCE', ...hAt(rec, 'h10'), detail: 'the birth date is after h20' });
+  }
 
   // Items.
   checkItems(rec, h1, h15, emit);
@@ -257,8 +430,10 @@ export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions =
   if (options.keys) {
     const k = keyHash(rec);
     const first = options.keys.get(k);
-    if (first !== undefined) emit({ ...recAt, code: 'DUPLICATE_KEY', detail: `same key (h1–h10, h15, h20) as hdata ${first}` });
-    else options.keys.set(k, hdata);
+    if (first !== undefined) {
+      options.onDuplicateKey?.(hdata, first);
+      emit({ hdata, line: rec.line, column: rec.column, code: 'DUPLICATE_KEY', detail: `same key (h1–h10, h15, h20) as hdata ${first}` });
+    } else options.keys.set(k, hdata);
   }
 }
 
@@ -268,82 +443,91 @@ function dateValue(rec: HdataRecord, id: HFieldId): number {
   return Number((v.startsWith('-') ? '-' : '') + v.replace('-', '').padEnd(v.startsWith('-') ? 12 : 13, '0'));
 }
 
-function requirement(def: FieldDef, rec: HdataRecord, emit: Emit, at: { hdata: number; line: number; column: number }, rdata: number | null, exempt = false): void {
-  const req = def.required;
-  if (req.kind === 'always') {
-    emit({ code: 'FIELD_REQUIRED', field: def.id, ...at, rdata });
-  } else if (req.kind === 'when' && !exempt && evalCondition(req.when, rec)) {
-    emit({ code: req.severity === 'error' ? 'FIELD_REQUIRED_IF' : 'FIELD_ADVISED', field: def.id, ...at, rdata, detail: req.note.en + '; ' + req.note.zh });
-  }
+/** r1 as a number written without leading zeros (r1 passed its check: 1–6 digits). */
+function numberR1(v: string): string {
+  return v.length === 1 || v.charCodeAt(0) !== 48 ? v : String(Number(v));
 }
 
-function numberR1(v: string | undefined): string | undefined {
-  return v !== undefined && DIGITS.test(v) ? String(Number(v)) : undefined;
+const I_R1 = R.r1, I_R3 = R.r3, I_R4_1 = R['r4-1'], I_R5 = R.r5, I_R6_1 = R['r6-1'], I_R6_2 = R['r6-2'];
+
+function fAt(r: RdataRecord, hdata: number, id: RFieldId): { hdata: number; rdata: number; field: string; line: number; column: number } {
+  const fv = r.fields[R[id]];
+  return { hdata, rdata: r.index, field: id, line: fv?.line ?? r.line, column: fv?.column ?? r.column };
 }
 
 function checkItems(rec: HdataRecord, h1: string | undefined, h15: string | undefined, emit: Emit): void {
   const hdata = rec.index;
   const table = h15 ? orderItems(h15) : undefined;
-  const seenR1 = new Map<string, number>();
+  let seenR1: Map<string, number> | undefined;
   let sequenceBroken = false;
   const byR1 = new Map<string, RdataRecord>();
+  // Which missing r-fields are required: the conditions read the header only, so once per hdata.
+  let required = 0;
+  for (let i = 0; i < R_REQ.length; i++) {
+    const req = R_REQ[i]!;
+    if (req.always || (req.when !== null && req.when(rec))) required |= 1 << i;
+  }
+  const strictPosNeg = h15 !== undefined && POS_NEG_STRICT_ORDERS.includes(h15);
   for (const r of rec.rdata) {
-    const rAt = { hdata, rdata: r.index, line: r.line, column: r.column };
-    const okR = new Array<boolean>(R_FIELDS.length);
+    const rFields = r.fields;
+    let r1Ok = false;
+    let absent = 0;
     for (let i = 0; i < R_FIELDS.length; i++) {
-      const def = R_FIELDS[i]!;
-      const fv = r.fields[i];
+      const fv = rFields[i];
       if (fv === undefined) {
-        okR[i] = false;
+        absent |= 1 << i;
         continue;
       }
-      okR[i] = checkValue(def, fv, emit, { hdata, rdata: r.index });
+      const passed = checkR(i, fv, emit, hdata, r.index);
+      if (i === I_R1) r1Ok = passed;
     }
-    const r1 = okR[R.r1] ? numberR1(rv(r, 'r1')) : undefined;
+    const r1 = r1Ok ? numberR1(rFields[I_R1]!.value) : undefined;
     const item: ItemSpec | undefined = r1 !== undefined && table ? table.byR1.get(r1) : undefined;
-    const fAt = (id: RFieldId) => {
-      const fv = r.fields[R[id]];
-      return { hdata, rdata: r.index, field: id, line: fv?.line ?? r.line, column: fv?.column ?? r.column };
-    };
 
     // Requirements, with the exemptions the item tables grant.
-    for (let i = 0; i < R_FIELDS.length; i++) {
-      if (r.fields[i] !== undefined) continue;
-      const def = R_FIELDS[i]!;
-      const exempt =
-        (def.id === 'r5' && item?.units !== undefined && (item.units.length === 0 || item.units.includes(''))) ||
-        (def.id === 'r3' && item?.noMethod === true);
-      requirement(def, rec, emit, rAt, r.index, exempt);
+    const missingRequired = absent & required;
+    if (missingRequired !== 0) {
+      const rAt = { hdata, rdata: r.index, line: r.line, column: r.column };
+      for (let i = 0; i < R_FIELDS.length; i++) {
+        if ((missingRequired & (1 << i)) === 0) continue;
+        const req = R_REQ[i]!;
+        if (!req.always) {
+          const exempt = (i === I_R5 && item?.units !== undefined && (item.units.length === 0 || item.units.includes(''))) || (i === I_R3 && item?.noMethod === true);
+          if (exempt) continue;
+        }
+        missing(req, emit, rAt, r.index);
+      }
     }
-    if (h1 === '1' && !r.fields[R['r6-1']] && !r.fields[R['r6-2']] && !item?.noReferenceRange) {
-      emit({ code: 'REFERENCE_RANGE_REQUIRED', ...fAt('r6-1') });
+    if (h1 === '1' && !rFields[I_R6_1] && !rFields[I_R6_2] && !item?.noReferenceRange) {
+      emit({ code: 'REFERENCE_RANGE_REQUIRED', ...fAt(r, hdata, 'r6-1') });
     }
 
     // r1 numbering.
     if (r1 !== undefined) {
+      seenR1 ??= new Map<string, number>();
       const dup = seenR1.get(r1);
-      if (dup !== undefined) emit({ code: 'R1_DUPLICATE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `also rdata ${dup}` });
+      if (dup !== undefined) emit({ code: 'R1_DUPLICATE', ...fAt(r, hdata, 'r1'), value: rv(r, 'r1')!, detail: `also rdata ${dup}` });
       else seenR1.set(r1, r.index);
       byR1.set(r1, r);
       if (table) {
         if (!item) {
           const allowed = [...table.byR1.keys()].join(', ');
-          if (table.binding === 'fixed') emit({ code: 'ITEM_NOT_IN_TABLE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `${h15} allows r1 ${allowed} (${table.tables.map((t) => t.table).join(', ')})` });
-          else emit({ code: 'ITEM_NOT_IN_GUIDE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `表九 numbers ${h15} as ${allowed}` });
+          if (table.binding === 'fixed') emit({ code: 'ITEM_NOT_IN_TABLE', ...fAt(r, hdata, 'r1'), value: rv(r, 'r1')!, detail: `${h15} allows r1 ${allowed} (${table.tables.map((t) => t.table).join(', ')})` });
+          else emit({ code: 'ITEM_NOT_IN_GUIDE', ...fAt(r, hdata, 'r1'), value: rv(r, 'r1')!, detail: `表九 numbers ${h15} as ${allowed}` });
         }
       } else if (!sequenceBroken && Number(r1) !== r.index) {
         sequenceBroken = true;
-        emit({ code: 'R1_SEQUENCE', ...fAt('r1'), value: rv(r, 'r1')!, detail: `rdata ${r.index} should have r1 = ${r.index}` });
+        emit({ code: 'R1_SEQUENCE', ...fAt(r, hdata, 'r1'), value: rv(r, 'r1')!, detail: `rdata ${r.index} should have r1 = ${r.index}` });
       }
     }
 
     // r4-1 limited to 1/0 for the COVID orders.
-    const r41 = rv(r, 'r4-1');
-    if (r41 !== undefined && h15 && POS_NEG_STRICT_ORDERS.includes(h15) && r41 !== '0' && r41 !== '1') {
-      emit({ code: 'POS_NEG_VALUE', ...fAt('r4-1'), value: r41 });
+    if (strictPosNeg) {
+      const r41 = rFields[I_R4_1]?.value;
+      if (r41 !== undefined && r41 !== '0' && r41 !== '1') emit({ code: 'POS_NEG_VALUE', ...fAt(r, hdata, 'r4-1'), value: r41 });
     }
 
-    if (item) checkItem(item, r, rec, h15!, emit, fAt);
+    if (item) checkItem(item, r, rec, h15!, emit, hdata);
   }
 
   if (table) {
@@ -368,62 +552,67 @@ function checkItems(rec: HdataRecord, h1: string | undefined, h15: string | unde
   }
 }
 
-type FieldAt = (id: RFieldId) => { hdata: number; rdata: number; field: string; line: number; column: number };
+const NORMALISED_UNITS = new WeakMap<ItemSpec, readonly string[]>();
+function normalisedUnits(item: ItemSpec): readonly string[] {
+  let u = NORMALISED_UNITS.get(item);
+  if (!u) NORMALISED_UNITS.set(item, (u = item.units!.map(normaliseUnit)));
+  return u;
+}
 
-function checkItem(item: ItemSpec, r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, fAt: FieldAt): void {
+function checkItem(item: ItemSpec, r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, hdata: number): void {
   const guide = item.table === '表九';
   const r4 = rv(r, 'r4');
   if (r4 !== undefined) {
     if (item.values) {
       const okValue = item.multiCode ? r4.length > 0 && [...r4].every((c) => item.values!.includes(c)) && new Set(r4).size === r4.length : item.values.includes(r4);
       if (!okValue) {
-        emit({ code: guide ? 'ITEM_VALUE_GUIDE' : 'ITEM_VALUE', ...fAt('r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}: ${item.values.join(' / ')}` });
+        emit({ code: guide ? 'ITEM_VALUE_GUIDE' : 'ITEM_VALUE', ...fAt(r, hdata, 'r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}: ${item.values.join(' / ')}` });
       }
     }
     if (item.numeric || item.decimals !== undefined) {
-      if (!NUMBER.test(r4)) emit({ code: 'ITEM_NUMERIC', ...fAt('r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}` });
+      if (!NUMBER.test(r4)) emit({ code: 'ITEM_NUMERIC', ...fAt(r, hdata, 'r4'), value: r4, detail: `${item.table} r1 ${item.r1} ${item.name}` });
       else if (item.decimals !== undefined) {
         const dec = r4.includes('.') ? r4.length - r4.indexOf('.') - 1 : 0;
-        if (dec > item.decimals) emit({ code: 'ITEM_DECIMALS', ...fAt('r4'), value: r4, detail: `at most ${item.decimals} decimal${item.decimals === 1 ? '' : 's'} (${item.table} ${item.name})` });
+        if (dec > item.decimals) emit({ code: 'ITEM_DECIMALS', ...fAt(r, hdata, 'r4'), value: r4, detail: `at most ${item.decimals} decimal${item.decimals === 1 ? '' : 's'} (${item.table} ${item.name})` });
       }
     }
-    if (item.dateValue && !parseRocDate(r4).ok) emit({ code: 'ITEM_DATE', ...fAt('r4'), value: r4 });
-    if (item.institutionValue && !INSTITUTION.test(r4)) emit({ code: 'ITEM_VALUE', ...fAt('r4'), value: r4, detail: 'a 10-character 醫事機構代碼' });
+    if (item.dateValue && !parseRocDate(r4).ok) emit({ code: 'ITEM_DATE', ...fAt(r, hdata, 'r4'), value: r4 });
+    if (item.institutionValue && !INSTITUTION.test(r4)) emit({ code: 'ITEM_VALUE', ...fAt(r, hdata, 'r4'), value: r4, detail: 'a 10-character 醫事機構代碼' });
   }
   if (item.units !== undefined) {
     const r5 = rv(r, 'r5');
-    const allowed = item.units.map(normaliseUnit);
-    if (r5 !== undefined && !allowed.includes(normaliseUnit(r5))) {
+    // A unit written exactly as listed needs no normalising.
+    if (r5 !== undefined && !item.units.includes(r5) && !normalisedUnits(item).includes(normaliseUnit(r5))) {
       const expected = item.units.length === 0 || (item.units.length === 1 && item.units[0] === '') ? 'no unit (無)' : item.units.filter((u) => u).join(' / ');
-      emit({ code: item.table === '表五' ? 'ITEM_UNIT' : 'ITEM_UNIT_GUIDE', ...fAt('r5'), value: r5, detail: `${item.table} r1 ${item.r1} ${item.name}: ${expected}` });
+      emit({ code: item.table === '表五' ? 'ITEM_UNIT' : 'ITEM_UNIT_GUIDE', ...fAt(r, hdata, 'r5'), value: r5, detail: `${item.table} r1 ${item.r1} ${item.name}: ${expected}` });
     }
   }
   if (item.posNeg) {
     const v = rv(r, 'r4-1');
-    if (v !== undefined && !item.posNeg.includes(v)) emit({ code: 'POS_NEG_VALUE', ...fAt('r4-1'), value: v });
+    if (v !== undefined && !item.posNeg.includes(v)) emit({ code: 'POS_NEG_VALUE', ...fAt(r, hdata, 'r4-1'), value: v });
   }
   if (item.reportValues) {
     const r7 = rv(r, 'r7');
-    if (r7 !== undefined && !item.reportValues.includes(r7)) emit({ code: 'ITEM_VALUE', ...fAt('r7'), value: r7, detail: `${item.table} ${item.name}: ${item.reportValues.join(' / ')}` });
+    if (r7 !== undefined && !item.reportValues.includes(r7)) emit({ code: 'ITEM_VALUE', ...fAt(r, hdata, 'r7'), value: r7, detail: `${item.table} ${item.name}: ${item.reportValues.join(' / ')}` });
   }
   if (item.noMethod) {
     const r3 = rv(r, 'r3');
-    if (r3 !== undefined && r3.toUpperCase() !== 'X') emit({ code: 'ITEM_METHOD_NOT_EMPTY', ...fAt('r3'), value: r3 });
+    if (r3 !== undefined && r3.toUpperCase() !== 'X') emit({ code: 'ITEM_METHOD_NOT_EMPTY', ...fAt(r, hdata, 'r3'), value: r3 });
   }
   if (item.table === '表五') {
     const r2 = rv(r, 'r2');
     if (r2 !== undefined && r2.replace(/\s+/g, ' ').trim().toLowerCase() !== item.name.toLowerCase()) {
-      emit({ code: 'ITEM_NAME', ...fAt('r2'), value: r2, detail: `表五 r1 ${item.r1} is “${item.name}”` });
+      emit({ code: 'ITEM_NAME', ...fAt(r, hdata, 'r2'), value: r2, detail: `表五 r1 ${item.r1} is “${item.name}”` });
     }
   }
-  if (item.surgicalApproach) checkSurgicalApproach(r, rec, h15, emit, fAt);
+  if (item.surgicalApproach) checkSurgicalApproach(r, rec, h15, emit, hdata);
 }
 
-function checkSurgicalApproach(r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, fAt: FieldAt): void {
+function checkSurgicalApproach(r: RdataRecord, rec: HdataRecord, h15: string, emit: Emit, hdata: number): void {
   const r3 = rv(r, 'r3');
   const proc = JOINT_PROCEDURES[h15];
   if (r3 === undefined) {
-    emit({ code: 'FIELD_REQUIRED_IF', ...fAt('r3'), detail: 'side, procedure and approach are required for surgical approach items (表五)' });
+    emit({ code: 'FIELD_REQUIRED_IF', ...fAt(r, hdata, 'r3'), detail: 'side, procedure and approach are required for surgical approach items (表五)' });
   } else if (proc) {
     const approaches: readonly string[] = JOINT_APPROACHES[proc.joint];
     const problems: string[] = [];
@@ -433,16 +622,16 @@ function checkSurgicalApproach(r: RdataRecord, rec: HdataRecord, h15: string, em
       if (!proc.procedures.includes(r3[1]!)) problems.push(`procedure “${r3[1]}” (${h15}: ${proc.procedures.join(' or ')})`);
       if (!approaches.includes(r3[2]!)) problems.push(`approach “${r3[2]}” (${proc.joint}: ${approaches.join(', ')})`);
     }
-    if (problems.length) emit({ code: 'JOINT_APPROACH', ...fAt('r3'), value: r3, detail: problems.join('; ') });
+    if (problems.length) emit({ code: 'JOINT_APPROACH', ...fAt(r, hdata, 'r3'), value: r3, detail: problems.join('; ') });
   }
   const r4 = rv(r, 'r4');
   if (r4 === undefined) return;
   const codes = r4.split(';');
-  if (codes.length > MAX_IMPLANT_BARCODES) emit({ code: 'IMPLANT_BARCODE_COUNT', ...fAt('r4'), detail: `${codes.length} barcodes` });
+  if (codes.length > MAX_IMPLANT_BARCODES) emit({ code: 'IMPLANT_BARCODE_COUNT', ...fAt(r, hdata, 'r4'), detail: `${codes.length} barcodes` });
   const h4 = rec.fields[H.h4]?.value;
   for (const code of codes) {
     const problem = checkBarcode(code, h4);
-    if (problem) emit({ ...fAt('r4'), ...problem, value: code });
+    if (problem) emit({ ...fAt(r, hdata, 'r4'), ...problem, value: code });
   }
 }
 

@@ -33,6 +33,52 @@ export interface CsvRecord {
   fields: CsvField[];
 }
 
+/**
+ * A record as the parser found it, without objects: valid only during the callback (the buffer
+ * and the field array are reused). Field k is `fields[k * FIELD_STRIDE + …]`, offsets relative to
+ * `start`: see {@link FieldSlot}.
+ */
+export type RawRecordSink = (bytes: Buffer, start: number, end: number, line: number, fields: Int32Array, count: number) => void;
+
+/** Numbers kept for each field of a raw record. */
+export const enum FieldSlot {
+  Start = 0,
+  End = 1,
+  /** {@link FieldFlag} bits. */
+  Flags = 2,
+  Line = 3,
+  /** {@link ByteClass} bits of the bytes inside (between the quotes for a quoted field). */
+  Class = 4,
+}
+export const FIELD_STRIDE = 5;
+
+export const enum FieldFlag {
+  Quoted = 1,
+  Escapes = 2,
+  Stray = 4,
+}
+
+/** What kinds of bytes a field holds (OR of the classes of its bytes). */
+export const enum ByteClass {
+  /** A byte ≥ 0x80: part of a multi-byte character. */
+  NonAscii = 1,
+  /** One of & < > ' " (written full-width). */
+  Special = 2,
+  LineFeed = 4,
+  /** CR or a control character other than tab and LF. */
+  Control = 8,
+}
+
+/** Table mark of a byte that ends an unquoted field (the delimiter, CR, LF). */
+const STOP = 0x80;
+const CLASS = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  if (b >= 0x80) CLASS[b] = ByteClass.NonAscii;
+  else if (b === 0x26 || b === 0x3c || b === 0x3e || b === 0x27 || b === 0x22) CLASS[b] = ByteClass.Special;
+  else if (b === 0x0a) CLASS[b] = ByteClass.LineFeed;
+  else if (b < 0x20 && b !== 0x09) CLASS[b] = ByteClass.Control;
+}
+
 export interface CsvParserOptions {
   /** The delimiter, one ASCII character (default `,`). */
   delimiter?: string;
@@ -67,13 +113,20 @@ export class CsvParser {
   private fieldStart = 0;
   private fieldLine = 1;
   private escapes = false;
-  private fields: CsvField[] = [];
+  /** Byte classes of the current field so far. */
+  private cls = 0;
+  /** The current record's fields (FIELD_STRIDE numbers each), offsets relative to recStart. */
+  private fields = new Int32Array(64 * FIELD_STRIDE);
+  private count = 0;
+  private sink: RawRecordSink = () => {};
   /** Line at pos. */
   private line = 1;
   private recLine = 1;
   /** The previous record ended with CR: an LF right after belongs to it. */
   private skipLf = false;
   private readonly delim: number;
+  /** Each byte's class, or STOP for the bytes that end an unquoted field. */
+  private readonly table: Uint8Array;
   private readonly max: number;
   private readonly file: string;
 
@@ -85,26 +138,45 @@ export class CsvParser {
       });
     }
     this.delim = d.charCodeAt(0);
+    this.table = CLASS.slice();
+    this.table[this.delim] = STOP;
+    this.table[LF] = STOP;
+    this.table[CR] = STOP;
     this.max = options.maxRecordBytes ?? 16 * 1024 * 1024;
     this.file = options.file ?? 'input';
   }
 
   /** Feeds a chunk; returns the records it completed. */
   push(chunk: Buffer): CsvRecord[] {
-    if (this.recStart > 0) this.compact();
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const out = this.scan(false);
-    if (this.buf.length - this.recStart > this.max) {
-      throw usageError('CSV_RECORD_TOO_LONG', `${this.file}:${this.recLine}: a record starting here is longer than ${Math.round(this.max / 1048576)} MiB`, {
-        hint: this.state === S.Quoted || this.state === S.QuoteSeen ? `Probably a quote opened at line ${this.fieldLine} is never closed: fix the quoting in the export.` : 'Check the export: one record should be one result item.',
-      });
-    }
+    const out: CsvRecord[] = [];
+    this.pushRaw(chunk, collect(out));
     return out;
   }
 
   /** Ends the input; returns the last record, if any. */
   end(): CsvRecord[] {
-    return this.scan(true);
+    const out: CsvRecord[] = [];
+    this.endRaw(collect(out));
+    return out;
+  }
+
+  /** Feeds a chunk; hands each record it completes to `sink`, without making objects. */
+  pushRaw(chunk: Buffer, sink: RawRecordSink): void {
+    if (this.recStart > 0) this.compact();
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.sink = sink;
+    this.scan(false);
+    if (this.buf.length - this.recStart > this.max) {
+      throw usageError('CSV_RECORD_TOO_LONG', `${this.file}:${this.recLine}: a record starting here is longer than ${Math.round(this.max / 1048576)} MiB`, {
+        hint: this.state === S.Quoted || this.state === S.QuoteSeen ? `Probably a quote opened at line ${this.fieldLine} is never closed: fix the quoting in the export.` : 'Check the export: one record should be one result item.',
+      });
+    }
+  }
+
+  /** Ends the input; hands the last record, if any, to `sink`. */
+  endRaw(sink: RawRecordSink): void {
+    this.sink = sink;
+    this.scan(true);
   }
 
   private compact(): void {
@@ -116,17 +188,30 @@ export class CsvParser {
   }
 
   private pushField(start: number, end: number, quoted: boolean, stray: boolean): void {
-    this.fields.push({ start: start - this.recStart, end: end - this.recStart, quoted, escapes: quoted && this.escapes, stray, line: this.fieldLine });
+    let f = this.fields;
+    const k = this.count * FIELD_STRIDE;
+    if (k + FIELD_STRIDE > f.length) {
+      const bigger = new Int32Array(f.length * 2);
+      bigger.set(f);
+      this.fields = f = bigger;
+    }
+    f[k] = start - this.recStart;
+    f[k + 1] = end - this.recStart;
+    f[k + 2] = (quoted ? FieldFlag.Quoted : 0) | (quoted && this.escapes ? FieldFlag.Escapes : 0) | (stray ? FieldFlag.Stray : 0);
+    f[k + 3] = this.fieldLine;
+    f[k + 4] = this.cls;
+    this.count++;
+    this.cls = 0;
   }
 
-  private finishRecord(end: number, out: CsvRecord[]): void {
-    out.push({ line: this.recLine, bytes: this.buf.subarray(this.recStart, end), fields: this.fields });
-    this.fields = [];
+  private finishRecord(end: number): void {
+    this.sink(this.buf, this.recStart, end, this.recLine, this.fields, this.count);
+    this.count = 0;
   }
 
   /** Handles a line end at `i` (CR or LF) after a record's last field; returns the next position. */
-  private lineEnd(i: number, out: CsvRecord[]): number {
-    this.finishRecord(i, out);
+  private lineEnd(i: number): number {
+    this.finishRecord(i);
     this.line++;
     const next = i + 1;
     this.skipLf = this.buf[i] === CR;
@@ -136,11 +221,11 @@ export class CsvParser {
     return next;
   }
 
-  private scan(final: boolean): CsvRecord[] {
-    const out: CsvRecord[] = [];
+  private scan(final: boolean): void {
     const buf = this.buf;
     const n = buf.length;
     const D = this.delim;
+    const T = this.table;
     let i = this.pos;
     for (;;) {
       if (this.state === S.FieldStart) {
@@ -153,11 +238,11 @@ export class CsvParser {
           }
         }
         if (i >= n) {
-          if (final && this.fields.length > 0) {
+          if (final && this.count > 0) {
             // "a,b," at the end of the file: the last field is empty.
             this.fieldLine = this.line;
             this.pushField(n, n, false, false);
-            this.finishRecord(n, out);
+            this.finishRecord(n);
           }
           break;
         }
@@ -165,6 +250,7 @@ export class CsvParser {
         this.fieldLine = this.line;
         if (b === QUOTE) {
           this.escapes = false;
+          this.cls = 0;
           this.fieldStart = i + 1;
           this.state = S.Quoted;
           i++;
@@ -172,7 +258,7 @@ export class CsvParser {
           this.pushField(i, i, false, false);
           i++;
         } else if (b === LF || b === CR) {
-          if (this.fields.length === 0) {
+          if (this.count === 0) {
             // A blank line: no record.
             this.line++;
             this.skipLf = b === CR;
@@ -181,27 +267,47 @@ export class CsvParser {
             this.recLine = this.line;
           } else {
             this.pushField(i, i, false, false);
-            i = this.lineEnd(i, out);
+            i = this.lineEnd(i);
           }
         } else {
+          // An unquoted field, most often whole in this chunk: read it here.
+          let j = i + 1;
+          let cls = T[b]!;
+          let t = 0;
+          while (j < n && ((t = T[buf[j]!]!) & STOP) === 0) {
+            cls |= t;
+            j++;
+          }
+          if (j < n) {
+            this.cls = cls;
+            this.fieldStart = i;
+            this.pushField(i, j, false, false);
+            if (buf[j] === D) i = j + 1;
+            else i = this.lineEnd(j);
+            continue;
+          }
           this.fieldStart = i;
+          this.cls = cls;
           this.state = S.Unquoted;
+          i = j;
         }
         continue;
       }
       if (this.state === S.Unquoted || this.state === S.Stray) {
         let j = i;
-        while (j < n) {
-          const b = buf[j]!;
-          if (b === D || b === LF || b === CR) break;
+        let cls = this.cls;
+        let t = 0;
+        while (j < n && ((t = T[buf[j]!]!) & STOP) === 0) {
+          cls |= t;
           j++;
         }
+        this.cls = cls;
         const stray = this.state === S.Stray;
         if (j >= n) {
           i = n;
           if (final) {
             this.pushField(this.fieldStart, n, false, stray);
-            this.finishRecord(n, out);
+            this.finishRecord(n);
             this.state = S.FieldStart;
           }
           break;
@@ -211,7 +317,7 @@ export class CsvParser {
           this.state = S.FieldStart;
           i = j + 1;
         } else {
-          i = this.lineEnd(j, out);
+          i = this.lineEnd(j);
         }
         continue;
       }
@@ -220,14 +326,17 @@ export class CsvParser {
         const stop = q < 0 ? n : q;
         // Count line breaks inside the quotes (a CR at the very end waits for the next byte).
         let k = i;
+        let cls = this.cls;
         for (; k < stop; k++) {
           const b = buf[k]!;
+          cls |= CLASS[b]!;
           if (b === LF) this.line++;
           else if (b === CR) {
             if (k + 1 >= n && !final && q < 0) break;
             if (buf[k + 1] !== LF) this.line++;
           }
         }
+        this.cls = cls;
         if (q < 0) {
           i = k;
           if (final) {
@@ -245,7 +354,7 @@ export class CsvParser {
       if (i >= n) {
         if (final) {
           this.pushField(this.fieldStart, n - 1, true, false);
-          this.finishRecord(n, out);
+          this.finishRecord(n);
           this.state = S.FieldStart;
         }
         break;
@@ -253,6 +362,7 @@ export class CsvParser {
       const b = buf[i]!;
       if (b === QUOTE) {
         this.escapes = true;
+        this.cls |= ByteClass.Special;
         this.state = S.Quoted;
         i++;
       } else if (b === D) {
@@ -261,16 +371,29 @@ export class CsvParser {
         i++;
       } else if (b === LF || b === CR) {
         this.pushField(this.fieldStart, i - 1, true, false);
-        i = this.lineEnd(i, out);
+        i = this.lineEnd(i);
       } else {
         // `"abc"def`: keep the raw bytes from the opening quote, and report it.
         this.fieldStart -= 1;
+        this.cls |= ByteClass.Special;
         this.state = S.Stray;
       }
     }
     this.pos = i;
-    return out;
   }
+}
+
+/** A sink that turns raw records into {@link CsvRecord} objects. */
+function collect(out: CsvRecord[]): RawRecordSink {
+  return (bytes, start, end, line, f, count) => {
+    const fields: CsvField[] = new Array(count);
+    for (let k = 0; k < count; k++) {
+      const o = k * FIELD_STRIDE;
+      const flags = f[o + FieldSlot.Flags]!;
+      fields[k] = { start: f[o]!, end: f[o + 1]!, quoted: (flags & FieldFlag.Quoted) !== 0, escapes: (flags & FieldFlag.Escapes) !== 0, stray: (flags & FieldFlag.Stray) !== 0, line: f[o + FieldSlot.Line]! };
+    }
+    out.push({ line, bytes: bytes.subarray(start, end), fields });
+  };
 }
 
 /** The raw bytes of a field's content, with `""` still doubled. */

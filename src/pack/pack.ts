@@ -11,27 +11,35 @@
  * partial ZIP under the final name.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { addDays, systemClock, taipeiParts, type Clock } from '../clock.js';
 import { canEncodeCp950 } from '../encoding/cp950.js';
-import { fileError, usageError } from '../errors.js';
+import { fileError, LabupError, usageError, type ErrorKind, type ExitCodeValue } from '../errors.js';
 import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
-import { makeFinding, type FindingInput } from '../format/findings.js';
+import { makeFinding } from '../format/findings.js';
 import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
 import { formatRocDate, parseUserDateTime, rocTimestamp, taipeiToday, type CalendarDate } from '../format/roc.js';
-import { silentHost, type IoHost } from '../io-host.js';
-import { StreamingValidator } from '../validate.js';
-import { DailyXmlWriter, toFullWidth, type OutputEncoding } from '../xml/builder.js';
+import { silentHost, type IoHost, type IoMessage, type Progress } from '../io-host.js';
+import { toFullWidth, type OutputEncoding } from '../xml/builder.js';
 import { ZipWriter, type ZipEntryWriter } from '../archive/zip-writer.js';
 import { EMPTY_MAP, loadColumnMap, type ColumnMap } from '../input/column-map.js';
-import { readCsv } from '../input/csv-reader.js';
+import { readCsvRows } from '../input/csv-reader.js';
+import { FIELD_SLOT, R_SLOT0, RawFlag, RowStore, Slot } from '../input/row-store.js';
 import { readJson } from '../input/json-reader.js';
 import { openInput, type FormatOption, type PackInput } from '../input/open.js';
-import type { InputEncodingOption, InputInfo, InputProblem, InputRecord, SourceLocation } from '../input/types.js';
+import type { FieldPlaces, InputEncodingOption, InputInfo, InputProblem, InputRecord, SourceLocation } from '../input/types.js';
 import { readDailyXml } from '../input/xml-input.js';
 import { fromProblem, packFinding, type PackFinding } from './findings.js';
 import { Grouper, type Group } from './grouping.js';
+import { RowGrouper } from './row-grouper.js';
 import { entryNameFor, nextApiName, placeFile, planOutput } from './output-name.js';
+import type { RuleFinding } from './rule-check.js';
+import { RuleRunner, type RulesWhere } from './rule-runner.js';
+import { BatchBuffers, R_FIELD_BASE, XmlBatchWriter } from './xml-batch.js';
 
 export type { PackInput } from '../input/open.js';
 
@@ -157,17 +165,15 @@ class FindingList {
   }
 }
 
-/** The validator of `labup validate`, its findings handed to `pack` as they are found. */
-class ForwardingValidator extends StreamingValidator {
-  sink: (f: FindingInput) => void = () => {};
-  override add(input: FindingInput): void {
-    this.sink(input);
-  }
-}
-
 const SUSPECT = /[^\t\n\x20-\x7e]/;
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
+
+const S_H2 = FIELD_SLOT.get('h2')!;
+const S_H4 = FIELD_SLOT.get('h4')!;
+const S_H16 = FIELD_SLOT.get('h16')!;
+const S_H20 = FIELD_SLOT.get('h20')!;
+const H_SLOT = new Map(H_FIELDS.map((f, i) => [f.id as string, i]));
 
 function hex(cp: number): string {
   return 'U+' + cp.toString(16).toUpperCase().padStart(4, '0');
@@ -175,6 +181,99 @@ function hex(cp: number): string {
 
 /** Packs `inputs` into one upload ZIP. Bad data is reported in the result; bad usage throws a LabupError. */
 export async function pack(inputs: PackInput[], options: PackOptions = {}): Promise<PackResult> {
+  if (await isolate(inputs, options)) return packIsolated(inputs as string[], options);
+  return packWith(inputs, options, 'auto');
+}
+
+/** What a worker packing large files is given. */
+export interface IsolatedPackRequest {
+  inputs: string[];
+  /** The clock's instant, or null for the system clock. */
+  nowMs: number | null;
+  /** Forward notices and progress. */
+  host: boolean;
+  options: Omit<PackOptions, 'clock' | 'host'>;
+}
+
+export type IsolatedPackReply =
+  | { notify: IoMessage }
+  | { progress: Progress }
+  | { result: PackResult }
+  | { error: { kind: ErrorKind; code: string; message: string; exitCode: ExitCodeValue; hint?: string; details?: Record<string, unknown> } }
+  | { failed: string };
+
+/** Inputs at least this large (together) are packed in a worker (its start-up is then negligible). */
+const ISOLATE_FROM_BYTES = 16 * 1024 * 1024;
+/**
+ * The worker's young generation: V8 grows its default several times larger on a long run, which
+ * is most of what packing a large file would add to memory; pack's objects die young anyway.
+ */
+const ISOLATED_YOUNG_MB = 8;
+
+/** The compiled worker script, or null when running from TypeScript sources without a build. */
+function isolatedScript(): URL | null {
+  const here = import.meta.url;
+  if (here.endsWith('.js')) return new URL('./pack-worker.js', here);
+  const built = new URL('../../dist/pack/pack-worker.js', here);
+  return existsSync(fileURLToPath(built)) ? built : null;
+}
+
+/**
+ * Whether to pack in a worker: files only and no `onHdata` (neither can cross threads), large enough, a
+ * compiled worker at hand, and a clock the worker can have too (the system clock, or a fixed one).
+ */
+async function isolate(inputs: PackInput[], options: PackOptions): Promise<boolean> {
+  if (!isolatedScript() || options.onHdata || inputs.length === 0 || !inputs.every((i) => typeof i === 'string')) return false;
+  const clock = options.clock;
+  if (clock !== undefined && clock !== systemClock && !('advance' in clock && 'set' in clock)) return false;
+  let total = 0;
+  for (const input of inputs as string[]) {
+    try {
+      total += (await stat(resolve(options.cwd ?? process.cwd(), input))).size;
+    } catch {
+      return false;
+    }
+  }
+  return total >= ISOLATE_FROM_BYTES;
+}
+
+/** {@link packWith} in a worker thread whose heap is kept small, so that memory stays flat; the result is the same. */
+async function packIsolated(inputs: string[], options: PackOptions): Promise<PackResult> {
+  const { clock, host, ...rest } = options;
+  const req: IsolatedPackRequest = {
+    inputs,
+    nowMs: clock === undefined || clock === systemClock ? null : clock.now().getTime(),
+    host: host !== undefined,
+    options: { ...rest, cwd: options.cwd ?? process.cwd() },
+  };
+  return new Promise<PackResult>((resolvePack, reject) => {
+    const w = new Worker(isolatedScript()!, { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: ISOLATED_YOUNG_MB } });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      void w.terminate();
+    };
+    w.on('message', (m: IsolatedPackReply) => {
+      if ('notify' in m) host?.notify(m.notify);
+      else if ('progress' in m) host?.progress?.(m.progress);
+      else if ('result' in m) settle(() => resolvePack(m.result));
+      else if ('error' in m) {
+        const e = m.error;
+        settle(() => reject(new LabupError(e.kind, e.code, e.message, { exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}) })));
+      } else settle(() => reject(new Error(m.failed)));
+    });
+    w.on('error', (err) => settle(() => reject(err)));
+    w.on('exit', (code) => settle(() => reject(new Error(`the pack worker exited with code ${code}`))));
+  });
+}
+
+/**
+ * {@link pack}, choosing where the rules run: `thread` (this one), `worker` (a worker thread from
+ * the first batch), `auto` (a worker once the XML passes a few megabytes). The result is the same.
+ */
+export async function packWith(inputs: PackInput[], options: PackOptions, rulesWhere: RulesWhere): Promise<PackResult> {
   const cwd = options.cwd ?? process.cwd();
   const clock = options.clock ?? systemClock;
   const host = options.host ?? silentHost;
@@ -190,7 +289,14 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
   const stamp = resolveUploadTime(options.uploadTime, clock);
   const plan = await planOutput(options.out, options.apiName ?? false, cwd);
   const findings = new FindingList(options.maxStoredFindings ?? 50_000);
-  const add = (f: PackFinding) => findings.add(f);
+  // While batches are with the rule worker, later findings wait behind them, so that findings are
+  // kept in the order they would be found in one thread (which matters when there are too many).
+  const BATCH = null;
+  const waitingFindings: Array<PackFinding | null> = [];
+  const add = (f: PackFinding) => {
+    if (waitingFindings.length > 0) waitingFindings.push(f);
+    else findings.add(f);
+  };
 
   // h16's date must be one NHI still accepts as 上傳日期 (today or yesterday).
   const today = taipeiToday(clock.now());
@@ -210,6 +316,7 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     );
   }
 
+  const defaultSlots = Object.entries(map.defaults).map(([f, v]) => [FIELD_SLOT.get(f as FieldId)!, v] as [number, string]);
   const supplied = new Set<FieldId>(['h16', 'r1', ...(Object.keys(map.defaults) as FieldId[]), ...(hosp ? (['h2'] as const) : [])]);
   const defaultsH = Object.entries(map.defaults).filter(([f]) => FIELD_BY_ID.get(f)!.section === 'h') as Array<[HFieldId, string]>;
   const defaultsR = Object.entries(map.defaults).filter(([f]) => FIELD_BY_ID.get(f)!.section === 'r') as Array<[RFieldId, string]>;
@@ -221,7 +328,34 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     if (field === 'h4') return { from: 'derived from h20' };
     return undefined;
   };
-  const locate = (g: Group, field: string | null, rdata: number | null): SourceLocation => {
+  // CSV rows: where a row is, and where each field's column is (per input file).
+  const rows = new RowStore();
+  const rowGrouper = new RowGrouper(rows, { ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
+  const placesByFile = new Map<string, FieldPlaces>();
+  const rowAt = (id: number): SourceLocation => ({ file: rows.file(id), line: rows.line(id), row: rows.rowNo(id) });
+  /** `locate` for a group of CSV rows (a RowGrouper group). */
+  const locateRows = (g: number, field: string | null, rdata: number | null): SourceLocation => {
+    const first = rowGrouper.firstRow(g);
+    const places = (placesByFile.get(rows.file(first)) ?? {}) as Record<string, Partial<SourceLocation> | undefined>;
+    if (rdata !== null && rdata >= 1 && rdata <= rowGrouper.itemCount(g)) {
+      const at = rowAt(rowGrouper.item(g, rdata - 1));
+      if (!field) return at;
+      const pl = places[field] ?? origin(field);
+      return pl ? { ...at, ...pl } : at;
+    }
+    const at = rowAt(first);
+    if (field) {
+      if (field === 'h16') return { ...at, ...origin('h16') };
+      const slot = H_SLOT.get(field);
+      const from = slot === undefined ? -1 : rowGrouper.headerRow(g, slot);
+      if (from >= 0 && from !== first) return { ...rowAt(from), ...places[field] };
+      const pl = places[field] ?? origin(field);
+      return pl ? { ...at, ...pl } : at;
+    }
+    return at;
+  };
+  const locate = (g: Group | number, field: string | null, rdata: number | null): SourceLocation => {
+    if (typeof g === 'number') return locateRows(g, field, rdata);
     if (rdata !== null && rdata >= 1 && rdata <= g.itemsAt.length) {
       const at = g.itemsAt[rdata - 1]!;
       if (!field) return at;
@@ -236,6 +370,41 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
       return pl ? { ...g.at, ...pl } : g.at;
     }
     return g.at;
+  };
+  /**
+   * A group of CSV rows as a {@link Group} that outlives the row store's window (for `onHdata`,
+   * whose callers keep it): its values, and where each came from.
+   */
+  const snapshotRows = (g: number): Group => {
+    const first = rowGrouper.firstRow(g);
+    const placesOf = (row: number): FieldPlaces => placesByFile.get(rows.file(row)) ?? {};
+    const header: Partial<Record<HFieldId, string>> = {};
+    const headerFrom: Partial<Record<HFieldId, SourceLocation>> = {};
+    for (let s = 0; s < H_FIELDS.length; s++) {
+      const from = rowGrouper.headerRow(g, s);
+      if (from < 0) continue;
+      const id = H_FIELDS[s]!.id as HFieldId;
+      const v = rows.text(from, s);
+      if (v !== undefined) header[id] = v;
+      if (from !== first) headerFrom[id] = { ...rowAt(from), ...(placesOf(from) as Record<string, Partial<SourceLocation> | undefined>)[id] };
+    }
+    const n = rowGrouper.itemCount(g);
+    const items: Array<Partial<Record<RFieldId, string>>> = [];
+    const itemsAt: SourceLocation[] = [];
+    const itemPlaces: FieldPlaces[] = [];
+    for (let k = 0; k < n; k++) {
+      const row = rowGrouper.item(g, k);
+      const item: Partial<Record<RFieldId, string>> = {};
+      for (let s = 0; s < R_FIELDS.length; s++) {
+        const v = rows.text(row, R_SLOT0 + s);
+        if (v !== undefined) item[R_FIELDS[s]!.id as RFieldId] = v;
+      }
+      if (item.r1 === undefined) item.r1 = String(k + 1);
+      items.push(item);
+      itemsAt.push(rowAt(row));
+      itemPlaces.push(placesOf(row));
+    }
+    return { seq: 0, key: '', header, items, at: rowAt(first), itemsAt, headerPlaces: placesOf(first), headerFrom, itemPlaces, sealed: false, problems: [] };
   };
 
   // Completing a record: h2 from --hosp, map defaults, h4 from h20, the h16 stamp.
@@ -263,9 +432,47 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     if (h.h4 === undefined && h.h20 !== undefined && /^\d{11}(\d{2})?$/.test(h.h20)) h.h4 = h.h20.slice(0, 5);
     h.h16 = stamp.h16;
   };
+  /** `complete` for a CSV row in the row store. */
+  const completeRow = (id: number) => {
+    if (hosp) {
+      if (rows.kind(id, S_H2) === Slot.Empty) rows.setConstant(id, S_H2, hosp);
+      else if (h2Warned.size < 10) {
+        const h2 = rows.text(id, S_H2)!;
+        if (h2 !== hosp && !h2Warned.has(h2)) {
+          h2Warned.add(h2);
+          add(
+            packFinding({
+              code: 'PACK_H2_DIFFERS',
+              severity: 'warning',
+              field: 'h2',
+              message: `醫事機構代碼與 --hosp 不同 — the input gives h2 “${h2}”, --hosp is ${hosp}; the input’s value is written (reported once per value)`,
+              hint: 'Check that the export belongs to this institution; --hosp only fills records without h2.',
+              source: { ...rowAt(id), ...placesByFile.get(rows.file(id))?.h2 },
+            }),
+          );
+        }
+      }
+    }
+    for (const [slot, v] of defaultSlots) if (rows.kind(id, slot) === Slot.Empty) rows.setConstant(id, slot, v);
+    if (rows.kind(id, S_H4) === Slot.Empty) {
+      const k = rows.kind(id, S_H20);
+      if (k === Slot.Raw && (rows.flags(id, S_H20) & RawFlag.Big5) === 0) {
+        const buf = rows.buffer(id);
+        const s0 = rows.start(id, S_H20);
+        const n = rows.end(id, S_H20) - s0;
+        let digits = n === 11 || n === 13;
+        for (let i = 0; digits && i < n; i++) digits = buf[s0 + i]! >= 0x30 && buf[s0 + i]! <= 0x39;
+        if (digits) rows.setRaw(id, S_H4, s0, s0 + 5, 0);
+      } else if (k !== Slot.Empty) {
+        const h20 = rows.text(id, S_H20)!;
+        if (/^\d{11}(\d{2})?$/.test(h20)) rows.setText(id, S_H4, h20.slice(0, 5));
+      }
+    }
+    rows.setConstant(id, S_H16, stamp.h16);
+  };
 
   // Characters the XML (or CP950) cannot carry: an error naming row and field, or replaced.
-  const checkChars = (value: string, field: string, g: Group, hdata: number, rdata: number | null): string => {
+  const checkChars = (value: string, field: string, g: Group | number, hdata: number, rdata: number | null): string => {
     if (!SUSPECT.test(value)) return value;
     const control = CONTROL.test(value) || /[\ud800-\udfff]/.test(value);
     if (!control && (encoding === 'utf-8' || canEncodeCp950(toFullWidth(value, 'big5')))) return value;
@@ -334,15 +541,30 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
   };
 
   const grouper = new Grouper({ ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
-  const writer = new DailyXmlWriter({ encoding });
-  const validator = new ForwardingValidator('pack', { uploadDateResolved: stamp.date, showIds });
-  const live = new Map<number, Group>();
+  const batchBytes = options.batchBytes ?? 256 * 1024;
+  const writer = new XmlBatchWriter(encoding, batchBytes);
+  const batchMemory = new BatchBuffers(batchBytes + 64 * 1024);
+  /** For each batch handed to the rules: the row groups written up to it (released once it is checked). */
+  const batchGroups: number[] = [];
+  // The rules of `labup validate`, on the records as written (upload date = h16's date).
+  const rules = new RuleRunner(writer.layout, { uploadDate: stamp.date }, rulesWhere, (batch, found) => {
+    if (waitingFindings[0] === BATCH) waitingFindings.shift();
+    for (const f of found) ruleFinding(f);
+    for (let h = batch.firstHdata; h > 0 && h <= batch.lastHdata; h++) live.delete(h);
+    // Every row group written up to this batch is done with: its rows can go.
+    rowGrouper.release(batchGroups.shift()!);
+    while (waitingFindings.length > 0 && waitingFindings[0] !== BATCH) findings.add(waitingFindings.shift()!);
+  });
+  /** The groups of the batch being written (hdata → group), to map findings back to the input. */
+  const live = new Map<number, Group | number>();
+  const atOf = (g: Group | number) => (typeof g === 'number' ? rowAt(rowGrouper.firstRow(g)) : g.at);
   // Where each hdata started (6 bytes per hdata), to name the earlier record when a key repeats.
   let startLine = new Uint32Array(4096);
   let startFile = new Uint16Array(4096);
   const fileNames: string[] = [];
   const fileIndex = new Map<string, number>();
-  const remember = (hdata: number, at: SourceLocation) => {
+  const remember = (hdata: number, at: SourceLocation) => rememberAt(hdata, at.file, at.line);
+  const rememberAt = (hdata: number, file: string, line: number) => {
     if (hdata >= startLine.length) {
       const line = new Uint32Array(startLine.length * 2);
       line.set(startLine);
@@ -351,24 +573,25 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
       file.set(startFile);
       startFile = file;
     }
-    let fi = fileIndex.get(at.file);
+    let fi = fileIndex.get(file);
     if (fi === undefined) {
       fi = fileNames.length;
-      fileNames.push(at.file);
-      fileIndex.set(at.file, fi);
+      fileNames.push(file);
+      fileIndex.set(file, fi);
     }
-    startLine[hdata] = Math.min(at.line, 0xffffffff);
+    startLine[hdata] = Math.min(line, 0xffffffff);
     startFile[hdata] = Math.min(fi, 0xffff);
   };
-  validator.sink = (input) => {
+  const ruleFinding = (input: RuleFinding) => {
     const g = input.hdata != null ? live.get(input.hdata) : undefined;
     if (input.code === 'DUPLICATE_KEY') {
-      // The validator remembers every key of the file; for pack a repeat loses data, so it is an error.
-      const first = Number(/hdata (\d+)/.exec(input.detail ?? '')?.[1] ?? 0);
+      // The rules remember every key of the file; for pack a repeat loses data, so it is an error.
+      const first = input.first ?? 0;
       const file = first ? fileNames[startFile[first]!]! : '';
       const line = startLine[first];
-      const earlier = first ? `hdata ${first}, from ${g && file === g.at.file ? `line ${line}` : `${file}:${line}`}` : 'an earlier hdata';
-      add(
+      const at = g !== undefined ? atOf(g) : undefined;
+      const earlier = first ? `hdata ${first}, from ${at && file === at.file ? `line ${line}` : `${file}:${line}`}` : 'an earlier hdata';
+      findings.add(
         packFinding({
           code: 'PACK_KEY_REPEATED',
           severity: 'error',
@@ -376,21 +599,22 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
           hdata: input.hdata ?? null,
           message: `同一醫令之資料重複 — this order’s key (h1–h10, h15, h20) was already written as ${earlier}; NHI would keep only the last of the two records`,
           hint:
-            g && !g.sealed
+            g !== undefined && (typeof g === 'number' || !g.sealed)
               ? `Sort the export so that the rows of one order are together (they may be up to ${grouper.window.toLocaleString('en')} rows apart; --group-window raises that), or correct the key fields.`
               : 'Merge the two records into one order with all their items, or correct the key fields if they are different orders.',
-          source: g ? g.at : null,
+          source: at ?? null,
         }),
       );
       return;
     }
-    const f = makeFinding(input);
+    const { first: _first, ...rest } = input;
+    const f = makeFinding(rest);
     if (!showIds && f.value !== undefined && f.field && PERSON_ID_FIELDS.has(f.field) && /^[A-Za-z]/.test(f.value)) {
       const masked = maskId(f.value);
       f.value = masked;
       f.message = f.message.replace(/\("([^"]*)"\)$/, () => `(${JSON.stringify(masked)})`);
     }
-    add({ ...f, source: g ? locate(g, f.field, f.rdata) : null });
+    findings.add({ ...f, source: g !== undefined ? locate(g, f.field, f.rdata) : null });
   };
 
   let zip: ZipWriter | undefined;
@@ -400,14 +624,11 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
   const institutions = new Set<string>();
   const counts: PackCounts = { rows: 0, hdata: 0, rdata: 0 };
   let xmlBytes = 0;
-  let batch: Buffer[] = [];
-  let batchSize = 0;
-  const batchBytes = options.batchBytes ?? 256 * 1024;
   const tempPath = join(plan.dir, `.labup-pack-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 
-  const start = async (first: Group) => {
+  const start = async (firstH2: string | undefined) => {
     if (plan.mode === 'api') {
-      const institution = hosp ?? first.header.h2 ?? '';
+      const institution = hosp ?? firstH2 ?? '';
       zipName = await nextApiName(plan.dir, institution, h16Date);
       entryName = entryNameFor(zipName);
     }
@@ -424,14 +645,48 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
   };
 
   const flushBatch = async () => {
-    if (batch.length === 0) return;
-    const buf = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchSize);
-    batch = [];
-    batchSize = 0;
-    xmlBytes += buf.length;
-    validator.write(buf);
-    live.clear();
-    if (entry) await entry.write(buf);
+    if (writer.size === 0) return;
+    const mem = batchMemory.take(writer.size, rules.wantsShared);
+    const batch = writer.take(mem);
+    xmlBytes += batch.bytes.length;
+    batchGroups.push(rowGroupsWritten);
+    if (rules.goesToWorker(batch)) waitingFindings.push(BATCH);
+    // Deflate (zlib's thread pool) and the rules (this thread or the worker) work on it together.
+    const zipped = entry ? deflate(batch.bytes) : undefined;
+    await rules.submit(batch, () => batchMemory.release(mem));
+    await zipped;
+  };
+
+  // zlib is handed the XML half a megabyte at a time: fewer, larger jobs for its thread pool.
+  const DEFLATE_BYTES = 512 * 1024;
+  // Blocks may wait for zlib (each write resolves only once zlib has taken everything): writing
+  // runs ahead instead of waiting for each block to be compressed.
+  const DEFLATE_AHEAD = 8;
+  const deflateMemory = new BatchBuffers(DEFLATE_BYTES + batchBytes + 64 * 1024, DEFLATE_AHEAD + 2);
+  let block: { buf: Buffer; sab: SharedArrayBuffer | null } | undefined;
+  let blockLength = 0;
+  const deflating: Array<Promise<void>> = [];
+  const deflateBlock = async () => {
+    if (!block || blockLength === 0) return;
+    const full = block;
+    const length = blockLength;
+    block = undefined;
+    blockLength = 0;
+    const written = entry!.write(full.buf.subarray(0, length), () => deflateMemory.release(full));
+    // (a failure shows when the promise is awaited; none goes unhandled meanwhile)
+    written.catch(() => {});
+    deflating.push(written);
+    while (deflating.length > DEFLATE_AHEAD) await deflating.shift();
+  };
+  const deflate = async (bytes: Buffer) => {
+    block ??= deflateMemory.take(DEFLATE_BYTES, false);
+    if (blockLength + bytes.length > block.buf.length) {
+      await deflateBlock();
+      block = deflateMemory.take(Math.max(DEFLATE_BYTES, bytes.length), false);
+    }
+    bytes.copy(block.buf, blockLength);
+    blockLength += bytes.length;
+    if (blockLength >= DEFLATE_BYTES) await deflateBlock();
   };
 
   const emit = async (g: Group) => {
@@ -470,17 +725,122 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     if (g.header.h2 !== undefined && institutions.size < 16) institutions.add(g.header.h2);
     counts.rdata += g.items.length;
     if (hdata === 1) {
-      await start(g);
-      const head = writer.head();
-      batch.push(head);
-      batchSize += head.length;
+      await start(g.header.h2);
+      writer.head();
     }
-    const bytes = writer.record({ header: g.header, items: g.items });
-    batch.push(bytes);
-    batchSize += bytes.length;
+    writer.beginHdata(hdata);
+    for (let i = 0; i < H_FIELDS.length; i++) {
+      const v = hd[H_FIELDS[i]!.id];
+      if (v !== undefined && v !== '') writer.text(i, v);
+    }
+    for (const item of g.items) {
+      writer.beginRdata();
+      const rd = item as Record<string, string | undefined>;
+      for (let i = 0; i < R_FIELDS.length; i++) {
+        const v = rd[R_FIELDS[i]!.id];
+        if (v !== undefined && v !== '') writer.text(R_FIELD_BASE + i, v);
+      }
+      writer.endRdata();
+    }
+    writer.endHdata();
     live.set(hdata, g);
     options.onHdata?.(hdata, g, (field, rdata) => locate(g, field, rdata));
-    if (batchSize >= batchBytes) await flushBatch();
+    if (writer.size >= batchBytes) await flushBatch();
+  };
+
+  // Checked text values of the CSV group being written (raw byte values need no check).
+  const hText: Array<string | undefined> = new Array(H_FIELDS.length);
+  const rText: Array<string | undefined> = [];
+  const big5Out = encoding === 'big5';
+  let rowGroupsWritten = 0;
+  /** Writes one value of a CSV row: its bytes where they can be copied, else its text. */
+  const writeRaw = (field: number, row: number, slot: number) => {
+    const k = rows.base(row) + slot;
+    const flags = rows.meta[k]!;
+    if (big5Out || (flags & RawFlag.Big5) === 0) writer.raw(field, rows.buffer(row), rows.range[2 * k]!, rows.range[2 * k + 1]!, flags, rows.view(row));
+    else writer.text(field, rows.text(row, slot)!);
+  };
+
+  /** `emit` for a group of CSV rows: values are copied from the input where they can be. */
+  const emitRows = async (g: number) => {
+    const hdata = ++counts.hdata;
+    const first = rowGrouper.firstRow(g);
+    rememberAt(hdata, rows.file(first), rows.line(first));
+    const problems = rowGrouper.problems(g);
+    if (problems) for (const p of problems) add(fromProblem(p, showIds, hdata, p.rdata ?? null));
+    const masks = rows.masks;
+    const hFields = rowGrouper.headerFields(g);
+    // Text values are checked, in the order emit checks them; raw bytes need no check (and the
+    // numbers given to r1 are digits).
+    let textH = 0;
+    for (let m = hFields; m !== 0; ) {
+      const low = m & -m;
+      m ^= low;
+      const s = 31 - Math.clz32(low);
+      const from = rowGrouper.headerRow(g, s);
+      if (masks[rows.maskAt(from) + 2]! & low) {
+        hText[s] = checkChars(rows.text(from, s)!, H_FIELDS[s]!.id, g, hdata, null);
+        textH |= low;
+      }
+    }
+    const n = rowGrouper.itemCount(g);
+    const R = R_FIELDS.length;
+    for (let k = 0; k < n; k++) {
+      const row = rowGrouper.item(g, k);
+      for (let m = masks[rows.maskAt(row) + 3]!; m !== 0; ) {
+        const low = m & -m;
+        m ^= low;
+        const s = 31 - Math.clz32(low);
+        rText[k * R + s] = checkChars(rows.text(row, R_SLOT0 + s)!, R_FIELDS[s]!.id, g, hdata, k + 1);
+      }
+    }
+    const h2From = rowGrouper.headerRow(g, S_H2);
+    const h2 = h2From < 0 ? undefined : textH & (1 << S_H2) ? hText[S_H2] : institutions.size < 16 || hdata === 1 ? rows.text(h2From, S_H2) : undefined;
+    if (h2 !== undefined && institutions.size < 16) institutions.add(h2);
+    counts.rdata += n;
+    if (hdata === 1) {
+      await start(h2);
+      writer.head();
+    }
+    writer.beginHdata(hdata);
+    for (let m = hFields; m !== 0; ) {
+      const low = m & -m;
+      m ^= low;
+      const s = 31 - Math.clz32(low);
+      if (textH & low) {
+        const t = hText[s]!;
+        if (t !== '') writer.text(s, t);
+      } else writeRaw(s, rowGrouper.headerRow(g, s), s);
+    }
+    for (let k = 0; k < n; k++) {
+      const row = rowGrouper.item(g, k);
+      const mk = rows.maskAt(row);
+      const present = masks[mk + 1]!;
+      const text = masks[mk + 3]!;
+      writer.beginRdata();
+      // r1 numbered 1..n where the input has none.
+      if ((present & 1) === 0) writer.text(R_FIELD_BASE, String(k + 1));
+      for (let m = present; m !== 0; ) {
+        const low = m & -m;
+        m ^= low;
+        const s = 31 - Math.clz32(low);
+        if (text & low) {
+          const t = rText[k * R + s]!;
+          if (t !== '') writer.text(R_FIELD_BASE + s, t);
+        } else writeRaw(R_FIELD_BASE + s, row, R_SLOT0 + s);
+      }
+      writer.endRdata();
+    }
+    writer.endHdata();
+    live.set(hdata, g);
+    if (options.onHdata) {
+      const snap = snapshotRows(g);
+      options.onHdata(hdata, snap, (field, rdata) => locate(snap, field, rdata));
+    }
+    rowGroupsWritten = g + 1;
+    // Its rows' values are written: only where they were is kept, for findings.
+    rowGrouper.written(rowGroupsWritten);
+    if (writer.size >= batchBytes) await flushBatch();
   };
 
   const infos: InputInfo[] = [];
@@ -492,28 +852,45 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
       const info: InputInfo = { file: opened.name, format: opened.format, encoding: null, records: 0 };
       infos.push(info);
       const report = (p: InputProblem) => add(fromProblem(p, showIds));
-      const records =
-        opened.format === 'csv'
-          ? readCsv(opened.chunks, {
-              file: opened.name,
-              encoding: options.inputEncoding ?? 'auto',
-              delimiter: options.delimiter ?? opened.delimiter ?? ',',
-              map,
-              supplied,
-              report,
-              info,
-            })
-          : opened.format === 'json'
-            ? readJson(opened.chunks, { file: opened.name, encoding: options.inputEncoding ?? 'auto', map, report, info })
-            : readDailyXml(opened.chunks, { file: opened.name, report, info });
-      for await (const rec of records) {
-        seq++;
-        complete(rec);
-        for (const g of grouper.add(rec, seq)) await emit(g);
-        if (seq % 1000 === 0) host.progress?.({ label: 'pack', done: seq, unit: 'rows' });
+      if (opened.format === 'csv') {
+        const csvRows = readCsvRows(opened.chunks, {
+          file: opened.name,
+          encoding: options.inputEncoding ?? 'auto',
+          delimiter: options.delimiter ?? opened.delimiter ?? ',',
+          map,
+          supplied,
+          info,
+          store: rows,
+          onPlaces: (places) => {
+            placesByFile.set(opened.name, places);
+            rowGrouper.places = places;
+          },
+        });
+        for await (const events of csvRows) {
+          for (const ev of events) {
+            if (typeof ev !== 'number') {
+              report(ev);
+              continue;
+            }
+            seq++;
+            completeRow(ev);
+            for (const g of rowGrouper.add(ev, seq)) await emitRows(g);
+            if (seq % 1000 === 0) host.progress?.({ label: 'pack', done: seq, unit: 'rows' });
+          }
+        }
+        counts.rows += info.records;
+        for (const g of rowGrouper.flushAll()) await emitRows(g);
+      } else {
+        const records = opened.format === 'json' ? readJson(opened.chunks, { file: opened.name, encoding: options.inputEncoding ?? 'auto', map, report, info }) : readDailyXml(opened.chunks, { file: opened.name, report, info });
+        for await (const rec of records) {
+          seq++;
+          complete(rec);
+          for (const g of grouper.add(rec, seq)) await emit(g);
+          if (seq % 1000 === 0) host.progress?.({ label: 'pack', done: seq, unit: 'rows' });
+        }
+        counts.rows += info.records;
+        for (const g of grouper.flushAll()) await emit(g);
       }
-      counts.rows += info.records;
-      for (const g of grouper.flushAll()) await emit(g);
       host.notify({
         level: 'verbose',
         code: 'PACK_INPUT',
@@ -523,12 +900,16 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
     host.progress?.({ label: 'pack', done: seq, unit: 'rows' });
     if (counts.hdata > 0) {
       await flushBatch();
-      const tail = writer.tail();
+      writer.tail();
+      const tail = writer.take().bytes;
       xmlBytes += tail.length;
-      validator.write(tail);
-      if (entry) await entry.write(tail);
+      if (entry) {
+        await deflate(tail);
+        await deflateBlock();
+        while (deflating.length > 0) await deflating.shift();
+      }
     }
-    if (counts.hdata > 0) validator.end();
+    await rules.drain();
 
     if (plan.mode === 'api' && counts.hdata > 0) {
       const named = zipName!.slice(0, 10);
@@ -580,6 +961,7 @@ export async function pack(inputs: PackInput[], options: PackOptions = {}): Prom
       warnings: findings.warnings,
     };
   } finally {
+    await rules.close();
     if (zip && placed === null) await zip.abort();
   }
 }

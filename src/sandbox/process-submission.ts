@@ -129,21 +129,15 @@ export async function processSubmission(job: ProcessJob): Promise<ProcessOutcome
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'check')`,
         ).run(fileId, row.id, row.receipt_no, row.institution_code, row.upload_date, name, checkFileRemark(status, unreadable), path, bytes.length, createHash('sha256').update(bytes).digest('hex'), checkedAt, checkedAt + job.retentionMs);
         if (status === 'passed') {
-          // Many rows per statement: a large day has hundreds of thousands of keys.
-          const BATCH = 200;
-          const upsertSql = (n: number) =>
-            `INSERT INTO accepted_records (institution_code, correction_key, h16, receipt_no) VALUES ${Array(n).fill('(?, ?, ?, ?)').join(', ')}
-             ON CONFLICT (institution_code, correction_key) DO UPDATE SET h16 = excluded.h16, receipt_no = excluded.receipt_no WHERE excluded.h16 > accepted_records.h16`;
-          const full = db.prepare(upsertSql(BATCH));
-          let args: string[] = [];
-          for (const [key, h16] of keys) {
-            args.push(row.institution_code, key, h16, row.receipt_no);
-            if (args.length === BATCH * 4) {
-              full.run(args);
-              args = [];
-            }
-          }
-          if (args.length) db.prepare(upsertSql(args.length / 4)).run(args);
+          // One statement for all the keys (a large day has hundreds of thousands), handed over as
+          // JSON and sorted by SQLite so that the key index is filled in order.
+          const pairs: Array<[string, string]> = [];
+          for (const [key, h16] of keys) pairs.push([key, h16]);
+          db.prepare(
+            `INSERT INTO accepted_records (institution_code, correction_key, h16, receipt_no)
+             SELECT ?, value ->> 0, value ->> 1, ? FROM json_each(?) WHERE true ORDER BY 2
+             ON CONFLICT (institution_code, correction_key) DO UPDATE SET h16 = excluded.h16, receipt_no = excluded.receipt_no WHERE excluded.h16 > accepted_records.h16`,
+          ).run(row.institution_code, row.receipt_no, JSON.stringify(pairs));
         }
         return true;
       })

@@ -88,6 +88,11 @@ NAME_TABLE.set(packName(RDATA_ELEMENT), { kind: Kind.Rdata, index: -1, name: RDA
 H_FIELDS.forEach((f, i) => NAME_TABLE.set(packName(f.id), { kind: Kind.HField, index: i, name: f.id }));
 R_FIELDS.forEach((f, i) => NAME_TABLE.set(packName(f.id), { kind: Kind.RField, index: i, name: f.id }));
 
+/** The known element for a packed name key, or undefined. */
+function lookupName(key: number): { kind: Kind; index: number; name: string } | undefined {
+  return key >= 0 ? NAME_TABLE.get(key) : undefined;
+}
+
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
 function isNameStart(b: number): boolean {
@@ -126,7 +131,15 @@ export class DailyXmlReader {
   private done = false;
   private rootSeen = false;
   private rootClosed = false;
-  private stack: Open[] = [];
+  /** Open elements: `pool[0 … depth)`; entries are reused, so an entry is valid only until the next push. */
+  private pool: Open[] = [];
+  private depth = 0;
+  /** A window `[text1Start, text1End)` of the working buffer as latin1 text; short values are cut from it. */
+  private text1: string | undefined;
+  private text1Start = 0;
+  private text1End = 0;
+  /** Decoded values that hold non-ASCII characters, by their bytes (names, methods, specimens repeat). */
+  private decoded = new Map<number, { bytes: Uint8Array; text: string }>();
   private hdataCount = 0;
   private rdataCount = 0;
   private current: HdataRecord | undefined;
@@ -178,8 +191,8 @@ export class DailyXmlReader {
     try {
       if (!this.rootSeen) {
         this.syntax('the file holds no XML element (empty or not XML)', this.line, this.col(this.base + this.buf.length), false);
-      } else if (this.stack.length > 0) {
-        const top = this.stack[this.stack.length - 1]!;
+      } else if (this.depth > 0) {
+        const top = this.pool[this.depth - 1]!;
         this.syntax(`unexpected end of file: <${top.name}> opened at line ${top.line} is never closed (file truncated?)`, this.line, this.col(this.base + this.buf.length), false);
       }
     } catch (err) {
@@ -255,9 +268,16 @@ export class DailyXmlReader {
         return 0;
       }
     }
+    this.text1 = undefined;
+    this.text1Start = this.text1End = 0;
     while (i < n) {
       if (buf[i] !== LT) {
-        let lt = buf.indexOf(LT, i);
+        // Text runs are short (a value, a line break): scan them here, long ones with indexOf.
+        let lt = i + 1;
+        const stop = Math.min(n, i + 32);
+        while (lt < stop && buf[lt] !== LT) lt++;
+        if (lt === stop && lt < n) lt = buf.indexOf(LT, lt);
+        else if (lt === n) lt = -1;
         if (lt === -1) {
           if (!final) return i;
           lt = n;
@@ -339,7 +359,7 @@ export class DailyXmlReader {
   }
 
   private top(): Open | undefined {
-    return this.stack[this.stack.length - 1];
+    return this.depth > 0 ? this.pool[this.depth - 1] : undefined;
   }
 
   /** Character data between markup. */
@@ -404,9 +424,20 @@ export class DailyXmlReader {
       }
     }
     if (plain) {
-      this.value += buf.toString('latin1', from, to);
+      // Short values are cut from one latin1 text of the buffer; longer ones are copied on their
+      // own, so that no value keeps the whole buffer's text alive (V8 slices strings of 13+).
+      if (to - from < 13) {
+        if (from < this.text1Start || to > this.text1End) {
+          // A window of the buffer as text, small enough to stay in V8's young generation.
+          this.text1Start = from;
+          this.text1End = Math.min(buf.length, from + 16384);
+          this.text1 = latin1(buf, from, this.text1End);
+        }
+        this.value += this.text1!.substring(from - this.text1Start, to - this.text1Start);
+      } else this.value += latin1(buf, from, to);
       return;
     }
+    if (this.nonAscii(i, from, to)) return;
     // Slow path: the whole piece, byte by byte.
     const table = this.cp950;
     const utf8 = this.encoding === 'utf-8';
@@ -491,6 +522,56 @@ export class DailyXmlReader {
     }
     flush(to);
     this.value += out.includes('\r') ? out.replace(/\r\n?/g, '\n') : out;
+  }
+
+  /**
+   * The common non-ASCII value: printable ASCII without specials, and whole characters of the
+   * encoding. Appends it (decoded once per distinct byte sequence) and returns true; returns false
+   * when the piece needs the byte-by-byte path. `i` is the first byte that is not plain ASCII.
+   */
+  private nonAscii(i: number, from: number, to: number): boolean {
+    const buf = this.buf;
+    const table = this.cp950;
+    let mb = 0;
+    let h = 0x811c9dc5;
+    for (let k = from; k < i; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
+    while (i < to) {
+      const b = buf[i]!;
+      if (b < 0x80) {
+        if (b < 0x20 || b === AMP || b === APOS || b === QUOT || b === GT || b === RSQB || b === LT) return false;
+        h = Math.imul(h ^ b, 0x01000193);
+        i++;
+        continue;
+      }
+      let len: number;
+      if (table) {
+        if (i + 1 >= to || table[(b << 8) | buf[i + 1]!] === 0) return false;
+        len = 2;
+      } else {
+        len = utf8Length(buf, i, to);
+        if (len === 0) return false;
+      }
+      for (let k = i; k < i + len; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
+      mb += len - 1;
+      i += len;
+    }
+    const n = to - from;
+    h = (h ^ n) >>> 0;
+    const hit = this.decoded.get(h);
+    let text: string;
+    if (hit !== undefined && hit.bytes.length === n && sameBytes(hit.bytes, buf, from)) {
+      text = hit.text;
+    } else {
+      text = table ? this.decodeCp950Run(from, to) : buf.toString('utf8', from, to);
+      if (n <= 256) {
+        if (this.decoded.size >= 4096) this.decoded.clear();
+        // A copy: the working buffer is written over.
+        this.decoded.set(h, { bytes: Uint8Array.prototype.slice.call(buf, from, to), text });
+      }
+    }
+    this.mb += mb;
+    this.value += text;
+    return true;
   }
 
   private decodeCp950Run(from: number, to: number): string {
@@ -620,7 +701,7 @@ export class DailyXmlReader {
   }
 
   private nameString(from: number, to: number): string {
-    const known = this.nameKey >= 0 ? NAME_TABLE.get(this.nameKey) : undefined;
+    const known = lookupName(this.nameKey);
     return known ? known.name : this.buf.toString(this.encoding === 'utf-8' ? 'utf8' : 'latin1', from, to);
   }
 
@@ -691,10 +772,11 @@ export class DailyXmlReader {
       attrs++;
       j = close + 1;
     }
-    this.nameKey = key;
-    const name = this.nameString(i + 1, ne);
-    this.lines(i, j + 1);
-    this.open(name, key, line, column, attrs > 0);
+    const known = lookupName(key);
+    const name = known ? known.name : this.buf.toString(this.encoding === 'utf-8' ? 'utf8' : 'latin1', i + 1, ne);
+    // Only white space after the name can hold a line break.
+    if (j > ne) this.lines(i, j + 1);
+    this.open(name, key, known, line, column, attrs > 0);
     if (selfClosing) this.close(name, key, line, column);
     return j + 1;
   }
@@ -704,6 +786,21 @@ export class DailyXmlReader {
     const n = buf.length;
     const line = this.line;
     const column = this.col(this.base + i);
+    // Fast path: `</name>` closing the element just opened.
+    const top = this.depth > 0 ? this.pool[this.depth - 1]! : undefined;
+    if (top !== undefined && top.key >= 0) {
+      const name = top.name;
+      const len = name.length;
+      const end = i + 2 + len;
+      if (end < n && buf[end] === GT) {
+        let k = 0;
+        while (k < len && buf[i + 2 + k] === name.charCodeAt(k)) k++;
+        if (k === len) {
+          this.close(name, top.key, line, column);
+          return end + 1;
+        }
+      }
+    }
     const gt = buf.indexOf(GT, i + 2);
     if (gt === -1) {
       if (!final) return -1;
@@ -718,10 +815,9 @@ export class DailyXmlReader {
     return gt + 1;
   }
 
-  private open(name: string, key: number, line: number, column: number, hasAttrs: boolean): void {
+  private open(name: string, key: number, known: { kind: Kind; index: number; name: string } | undefined, line: number, column: number, hasAttrs: boolean): void {
     const parent = this.top();
     if (!parent && this.rootClosed) this.syntax(`a second root element <${name}> after the end of the document`, line, column, false);
-    const known = key >= 0 ? NAME_TABLE.get(key) : undefined;
     let kind = Kind.Other;
     let fieldIndex = -1;
     const ctx = { line, column };
@@ -790,7 +886,17 @@ export class DailyXmlReader {
       this.valueSpecial = false;
       this.valueBad = false;
     }
-    this.stack.push({ kind, key, name, fieldIndex, line, column });
+    const d = this.depth++;
+    const e = this.pool[d];
+    if (e === undefined) this.pool[d] = { kind, key, name, fieldIndex, line, column };
+    else {
+      e.kind = kind;
+      e.key = key;
+      e.name = name;
+      e.fieldIndex = fieldIndex;
+      e.line = line;
+      e.column = column;
+    }
   }
 
   private unexpected(name: string, kind: Kind | undefined, detail: string, ctx: { line: number; column: number }): void {
@@ -799,7 +905,7 @@ export class DailyXmlReader {
   }
 
   private close(name: string, key: number, line: number, column: number): void {
-    const top = this.stack.pop();
+    const top = this.depth > 0 ? this.pool[--this.depth] : undefined;
     if (!top) this.syntax(`end tag </${name}> without a start tag`, line, column, false);
     if (key >= 0 ? top.key !== key : top.name !== name) {
       this.syntax(`end tag </${name}> does not match <${top.name}> opened at line ${top.line}`, line, column, false);
@@ -841,6 +947,19 @@ export class DailyXmlReader {
         break;
     }
   }
+}
+
+type Latin1Slicer = Buffer & { latin1Slice?: (start: number, end: number) => string };
+
+/** `buf.toString('latin1', start, end)` without its argument checks (Buffer's own latin1Slice where present). */
+function latin1(buf: Buffer, start: number, end: number): string {
+  const b = buf as Latin1Slicer;
+  return b.latin1Slice ? b.latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
+
+function sameBytes(a: Uint8Array, buf: Uint8Array, at: number): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== buf[at + k]) return false;
+  return true;
 }
 
 /** Length of the valid UTF-8 sequence at `i`, or 0 when the bytes there are not UTF-8. */
