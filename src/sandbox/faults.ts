@@ -140,8 +140,8 @@ export function parseFaultRule(raw: string): FaultRule {
   }
   if (parts.length === 0 || !parts[0]) specError(rule, `names no action (one of ${Object.keys(FAULT_ACTIONS).join(', ')})`);
   // An action may carry its value as `slow=8s` as well as `slow:8s`.
-  let [actionText, inlineValue] = parts.shift()!.split(/=(.*)/s, 2) as [string, string | undefined];
-  actionText = actionText.toLowerCase();
+  const [actionWritten, inlineValue] = parts.shift()!.split(/=(.*)/s, 2) as [string, string | undefined];
+  const actionText = actionWritten.toLowerCase();
   if (!Object.hasOwn(FAULT_ACTIONS, actionText)) {
     specError(rule, Object.hasOwn(FAULT_TARGETS, actionText) || explicitTarget ? `“${actionText}” is not an action (${Object.keys(FAULT_ACTIONS).join(', ')})` : `“${actionText}” is neither a target (${Object.keys(FAULT_TARGETS).join(', ')}) nor an action (${Object.keys(FAULT_ACTIONS).join(', ')})`);
   }
