@@ -171,3 +171,23 @@ export type { RunRecord, RunStep, RunState, RunOutcome, RunInput, RunFile, RunFa
 export { summaryLines, summaryLine } from './daily/summary.js';
 export { history, HISTORY_DEFAULT_DAYS, HISTORY_SORT_FIELDS } from './daily/history.js';
 export type { HistoryItem, HistoryOptions, HistoryResult } from './daily/history.js';
+// Single-record entry (單筆登錄與查詢): drafts, the form, uploads of drafts.
+export { EntrySession } from './entry/interactive.js';
+export type { EntrySessionOptions, EntryScreen, EntryStart } from './entry/interactive.js';
+export { addDrafts, editDraft, saveRecord, viewDraft, maskedRecord, orderObject } from './entry/entry.js';
+export type { AddOptions, AddResult, DraftView, Saved, SaveOptions } from './entry/entry.js';
+export { createDraft, getDraft, findDraft, updateDraft, removeDrafts, listDrafts, isEditable, DRAFT_STATUSES, DRAFT_STATUS_TEXT } from './entry/drafts.js';
+export type { Draft, DraftStatus, DraftFilter, EntryUpload } from './entry/drafts.js';
+export { checkEntry, completeRecord, normaliseAnswer, canonicalRecord } from './entry/record.js';
+export type { RecordCheck } from './entry/record.js';
+export { headerQuestion, itemQuestion, checkAnswer, applyAnswer, removeItems, VISIT_FIELDS, DERIVED_FIELDS } from './entry/form.js';
+export type { FormQuestion, FormContext, AnswerCheck, Requiredness } from './entry/form.js';
+export { parseSet, applyEdits } from './entry/edit.js';
+export type { SetSpec } from './entry/edit.js';
+export { readJsonOrders } from './entry/json-input.js';
+export { queryDrafts, summarise, LISTING_HEADINGS } from './entry/listing.js';
+export type { DraftQuery, DraftQueryResult, DraftSummary } from './entry/listing.js';
+export { uploadDrafts, uploadCandidates, entryOutbox, UPLOAD_MESSAGES } from './entry/upload.js';
+export type { UploadDraftsOptions, EntryUploadOutcome } from './entry/upload.js';
+export { refreshDrafts } from './entry/refresh.js';
+export type { RefreshReport } from './entry/refresh.js';

@@ -137,6 +137,12 @@ export class Output implements IoHost {
     this.log({ level: 'info', code: 'SUMMARY', message: text });
   }
 
+  /** Interactive screens (forms, tables) on stderr beside the prompts: IDs masked unless --show-ids; never logged. */
+  screen(text: string): void {
+    this.clearProgress();
+    this.o.stderr.write(this.mask(text) + '\n');
+  }
+
   /** Human text to stderr at info level (hidden by --quiet and --json). */
   info(text: string): void {
     this.notify({ level: 'info', code: 'INFO', message: text });

@@ -17,5 +17,6 @@ import * as notices from '../commands/notices.js';
 import * as contact from '../commands/contact.js';
 import * as daily from '../commands/daily.js';
 import * as history from '../commands/history.js';
+import * as entry from '../commands/entry.js';
 
-export const COMMANDS: CommandModule[] = [daily, validate, pack, upload, status, download, decrypt, explain, history, notices, contact, card, sandbox, config];
+export const COMMANDS: CommandModule[] = [daily, validate, pack, upload, status, download, decrypt, explain, history, notices, contact, card, sandbox, config, entry];

@@ -1,9 +1,10 @@
 /** `labup daily INPUT...` */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { Wrap } from '../cli/main.js';
 import { addPortalOptions, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 import type { ZipEncryption } from '../transport/portal-client.js';
+import { nonNegative, normaliseEncoding, positive } from '../cli/args.js';
 
 interface DailyFlags extends PortalFlags {
   map?: string;
@@ -27,18 +28,6 @@ interface DailyFlags extends PortalFlags {
   encrypted?: boolean;
   encryption?: ZipEncryption;
   maxErrors?: number;
-}
-
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
-
-function nonNegative(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
 }
 
 export function register(program: Command, wrap: Wrap): void {
@@ -157,8 +146,3 @@ export function register(program: Command, wrap: Wrap): void {
   );
 }
 
-function normaliseEncoding(v: string | undefined): 'auto' | 'utf-8' | 'big5' {
-  if (v === 'utf8' || v === 'utf-8') return 'utf-8';
-  if (v === 'big5' || v === 'cp950') return 'big5';
-  return 'auto';
-}

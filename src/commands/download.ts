@@ -3,13 +3,13 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { ExitCode, usageError } from '../errors.js';
 import type { CliContext, Wrap } from '../cli/main.js';
-import { parseDuration } from '../clock.js';
 import { formatRocDate } from '../format/roc.js';
 import { MAX_PORTAL_PAGE_SIZE, describePage, formatRocInstant, parseDateRange, parsePageRequest } from '../query.js';
 import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 import type { DownloadFilesOptions, DownloadReport } from '../transport/download.js';
 import type { FileQuery, ZipEncryption } from '../transport/portal-client.js';
 import type { ResendRequest } from '../transport/portal-manual.js';
+import { duration } from '../cli/args.js';
 
 /** Names `--sort` takes (the portal's column names too). */
 const SORT_FIELDS: Record<string, string> = {
@@ -162,13 +162,6 @@ function render(ctx: CliContext, report: DownloadReport, list: boolean): void {
 
 function resendRemark(r: ResendRequest): string {
   return `${r.statusText} (申請 ${formatRocInstant(r.requestedAt)}${r.dueAt ? `，預計 ${formatRocInstant(r.dueAt)}` : ''})`;
-}
-
-function duration(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) throw usageError('BAD_DURATION', `${flag} “${value}” is not a duration`, { hint: 'Write e.g. 45m, 90s, 1h30m.' });
-  return ms;
 }
 
 /** `--request-resend`: file the requests; with --wait, wait for them and download the files. */

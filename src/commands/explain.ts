@@ -1,7 +1,8 @@
 /** `labup explain CHECKFILE|DOWNLOAD.zip [--source FILE] [--csv WORKLIST.csv]` */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
+import { delimiter, nonNegative, normaliseEncoding, positive } from '../cli/args.js';
 
 export function register(program: Command, wrap: Wrap): void {
   program
@@ -97,25 +98,4 @@ interface ExplainFlags {
   groupWindow?: number;
 }
 
-function normaliseEncoding(v: string | undefined): 'auto' | 'utf-8' | 'big5' {
-  if (v === 'utf8' || v === 'utf-8') return 'utf-8';
-  if (v === 'big5' || v === 'cp950') return 'big5';
-  return 'auto';
-}
 
-function delimiter(v: string): string {
-  if (v === '\\t' || v.toLowerCase() === 'tab') return '\t';
-  return v;
-}
-
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
-
-function nonNegative(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
-}

@@ -1,5 +1,5 @@
 /** `labup pack <inputs...>` */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { ExitCode, usageError } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
@@ -7,6 +7,7 @@ import type { Output } from '../cli/output.js';
 import type { IoHost } from '../io-host.js';
 import { formatSource, type PackFinding } from '../pack/findings.js';
 import type { PackResult } from '../pack/pack.js';
+import { delimiter, nonNegative, normaliseEncoding, positive } from '../cli/args.js';
 
 interface PackFlags {
   out?: string;
@@ -125,28 +126,6 @@ export function register(program: Command, wrap: Wrap): void {
     );
 }
 
-function normaliseEncoding(v: string | undefined): 'auto' | 'utf-8' | 'big5' {
-  if (v === 'utf8' || v === 'utf-8') return 'utf-8';
-  if (v === 'big5' || v === 'cp950') return 'big5';
-  return 'auto';
-}
-
-function delimiter(v: string): string {
-  if (v === '\\t' || v.toLowerCase() === 'tab') return '\t';
-  return v;
-}
-
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-}
-
-function nonNegative(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
-}
 
 function where(f: PackFinding): string {
   const parts: string[] = [];

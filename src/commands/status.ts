@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
-import { parseDuration, taipeiDisplay } from '../clock.js';
+import { taipeiDisplay } from '../clock.js';
 import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 import { MAX_PORTAL_PAGE_SIZE, describePage, formatRocInstant, parseDateRange, parsePageRequest } from '../query.js';
 import { formatRocDate } from '../format/roc.js';
+import { duration } from '../cli/args.js';
 
 /** Names `--sort` takes (the portal's column names too). */
 const SORT_FIELDS: Record<string, string> = { sentAt: 'sentAt', 傳送時間: 'sentAt', receiptNo: 'receiptNo', 收件序號: 'receiptNo', uploadDate: 'uploadDate', 上傳日期: 'uploadDate' };
@@ -19,13 +20,6 @@ interface StatusFlags extends PortalFlags {
   wait?: boolean;
   timeout?: string;
   pollInterval?: string;
-}
-
-function duration(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) throw usageError('BAD_DURATION', `${flag} “${value}” is not a duration`, { hint: 'Write e.g. 45m, 90s, 1h30m.' });
-  return ms;
 }
 
 export function register(program: Command, wrap: Wrap): void {

@@ -1,8 +1,9 @@
 /** `labup validate <file.xml|file.zip>...` */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
 import { renderFileReport } from '../cli/render-findings.js';
+import { nonNegative } from '../cli/args.js';
 
 export function register(program: Command, wrap: Wrap): void {
   program
@@ -54,8 +55,3 @@ export function register(program: Command, wrap: Wrap): void {
     );
 }
 
-function nonNegative(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
-}

@@ -68,8 +68,8 @@ function groupOf(nhi: string | null, finding: string | null, fallback: string): 
   return nhi ?? finding ?? fallback;
 }
 
-/** A pack finding (an error of the ZIP labup would build) as a daily error. */
-export function fromPackFinding(f: PackFinding): DailyError {
+/** The fields every local finding carries into a daily error. */
+function localError(f: Finding | PackFinding, source: DailyError['source']): DailyError {
   return {
     origin: 'local',
     group: groupOf(f.nhiCode, f.code, f.code),
@@ -82,26 +82,18 @@ export function fromPackFinding(f: PackFinding): DailyError {
     message: f.message,
     value: f.value ?? null,
     fix: f.hint,
-    source: f.source ? { ...f.source } : null,
+    source,
   };
+}
+
+/** A pack finding (an error of the ZIP labup would build) as a daily error. */
+export function fromPackFinding(f: PackFinding): DailyError {
+  return localError(f, f.source ? { ...f.source } : null);
 }
 
 /** A validation finding on the packed ZIP (its XML lines are the place to name). */
 export function fromFinding(f: Finding, zip: string, entry: string | null): DailyError {
-  return {
-    origin: 'local',
-    group: groupOf(f.nhiCode, f.code, f.code),
-    nhiCode: f.nhiCode,
-    finding: f.code,
-    field: f.field,
-    fieldName: f.fieldName,
-    hdata: f.hdata,
-    rdata: f.rdata,
-    message: f.message,
-    value: f.value ?? null,
-    fix: f.hint,
-    source: f.line !== null ? { file: zip, ...(entry ? { entry } : {}), line: f.line, ...(f.column !== null ? { column: f.column } : {}) } : null,
-  };
+  return localError(f, f.line !== null ? { file: zip, ...(entry ? { entry } : {}), line: f.line, ...(f.column !== null ? { column: f.column } : {}) } : null);
 }
 
 /** Groups by code in order of first appearance, with NHIA's (or labup's) explanation of each. */

@@ -15,6 +15,56 @@ export interface Store {
   close(): void;
 }
 
+/**
+ * The tables of `labup entry` (step 3). A draft is one order (hdata) with its items, as JSON; its
+ * status follows the portal: 暫存 (draft) → uploaded in a batch (收件序號) → 檢核中 / 檢核正確 /
+ * 檢核錯誤. Draft numbers are never reused (AUTOINCREMENT): a script holding one never reaches another
+ * record. Harmless when run twice: step 5 repeats it for stores created while step 3 was still an
+ * empty reservation.
+ */
+function entryTables(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS entry_uploads (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      portal TEXT NOT NULL,
+      draft_ids TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      h16 TEXT NOT NULL,
+      upload_date TEXT NOT NULL,
+      file TEXT NOT NULL,
+      file_name TEXT NOT NULL,
+      content_sha256 TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('built', 'sent', 'discarded')),
+      receipt_no TEXT,
+      status TEXT CHECK (status IN ('checking', 'passed', 'failed')),
+      error_count INTEGER,
+      checked_at TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS drafts (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      status TEXT NOT NULL CHECK (status IN ('draft', 'checking', 'passed', 'failed')),
+      record TEXT NOT NULL,
+      error_count INTEGER NOT NULL DEFAULT 0,
+      warning_count INTEGER NOT NULL DEFAULT 0,
+      upload_id INTEGER REFERENCES entry_uploads (id) ON DELETE SET NULL,
+      position INTEGER,
+      portal TEXT,
+      receipt_no TEXT,
+      h16 TEXT,
+      uploaded_at TEXT,
+      checked_at TEXT,
+      portal_errors TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS drafts_created ON drafts (created_at);
+    CREATE INDEX IF NOT EXISTS drafts_status ON drafts (status);
+    CREATE INDEX IF NOT EXISTS drafts_receipt ON drafts (portal, receipt_no);
+  `);
+}
+
 /** The schema of labup.db, in order. Append new steps; never change one that has shipped. */
 export const STORE_MIGRATIONS: Migration[] = [
   {
@@ -72,10 +122,8 @@ export const STORE_MIGRATIONS: Migration[] = [
   },
   {
     version: 3,
-    description: 'reserved for entry drafts (labup entry)',
-    up() {
-      // The drafts of `labup entry` take this step; until they do, it adds nothing.
-    },
+    description: 'single-record entry: drafts and their uploads',
+    up: entryTables,
   },
   {
     version: 4,
@@ -118,6 +166,11 @@ export const STORE_MIGRATIONS: Migration[] = [
         CREATE INDEX runs_receipt ON runs (portal, receipt_no);
       `);
     },
+  },
+  {
+    version: 5,
+    description: 'single-record entry tables, for stores that passed step 3 while it was still reserved',
+    up: entryTables,
   },
 ];
 

@@ -25,10 +25,12 @@ describe('labup history', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^上傳日期 +傳送時間 +收件序號 +處理狀態 +錯誤筆數 +檔案 +來源$/);
+    // The in-process sandbox's clock runs on from LABUP_NOW in real time: a loaded machine may take seconds.
+    const sentAt = expect.stringMatching(/^2026-11-25 21:0\d:\d\d$/);
     expect(lines.slice(1).map((l) => l.split(/ {2,}/))).toEqual([
-      ['115/11/25', '2026-11-25 21:00:00', '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
-      ['115/11/25', '2026-11-25 21:00:00', '1151125000001', '檢核正確', '0', 'TOTFA.zip', `daily run 1: ${fixture('daily/lab-results.csv')}`],
-      ['115/11/25', '2026-11-25 21:00:00', '—', '未上傳 (no data rows)', `daily run 2: ${fixture('daily/header-only.csv')}`],
+      ['115/11/25', sentAt, '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
+      ['115/11/25', sentAt, '1151125000001', '檢核正確', '0', 'TOTFA.zip', `daily run 1: ${fixture('daily/lab-results.csv')}`],
+      ['115/11/25', sentAt, '—', '未上傳 (no data rows)', `daily run 2: ${fixture('daily/header-only.csv')}`],
     ]);
     expect(r.stderr.trim()).toBe('labup history: 3 entries for 上傳日期 115/10/27–115/11/25');
   });
