@@ -4,15 +4,15 @@
  * WAL), the JSON report, the lock and any other file under LABUP_HOME or the working folder —
  * for the fixture people's national IDs unmasked, the signing user's ID and the card's PIN.
  *
- * Only three stores may hold IDs unmasked, all mode 0600 in folders only the user can enter
+ * Only these stores may hold IDs unmasked, all mode 0600 in folders only the user can enter
  * (docs/security.md, “Where personal data is kept”):
  * - the check files downloaded from the portal (NHI writes the IDs into them);
  * - the ZIP a daily run packed and keeps for a resume (LABUP_HOME/runs/…);
- * - drafts of `labup entry` (not written by these runs).
+ * - drafts of `labup entry` (in labup.db) and the ZIP built from them (LABUP_HOME/entry/outbox).
  * The sandbox's own portal data (LABUP_HOME/sandbox) is the portal's side and is not scanned.
  * `--show-ids` unmasks IDs on stdout, and nowhere else.
  */
-import { lstatSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,47 @@ function scanWritten(p: Place, ids: string[], pin: string): Record<string, strin
   }
   return found;
 }
+
+describe('personal data in labup entry', () => {
+  it('drafts hold the IDs in labup.db, the built upload ZIP in entry/outbox: both 0600 in private folders; nothing unmasked on stdout, stderr or in the log', async () => {
+    // given a draft typed for a patient (from JSON, as a script would)
+    const p = place();
+    const patient = 'F126718594';
+    const staff = 'B123456780';
+    const order = {
+      h1: '1', h3: '12', h5: '115/11/25 07:30:05', h6: '01', h7: '0001', h9: patient, h10: '0650315', h11: '1151125', h15: '09015C', h20: '1151125083005', h22: '血液', h26: '0',
+      items: [{ r2: 'CRE(肌酸酐)', r3: '酵素法', r4: 1.02, r5: 'mg/dL', 'r6-1': '0.6', 'r6-2': '1.3', r9: staff, r10: '1151125093005' }],
+    };
+    writeFileSync(join(p.root, 'order.json'), JSON.stringify(order));
+    const entry = (args: string[]) => labup(['entry', ...args, '--log-file', p.log], { cwd: p.cwd, env: p.env });
+    // when it is saved, listed and uploaded to the portal
+    const add = await entry(['add', '--json', join(p.root, 'order.json'), '--hosp', '3501200000']);
+    const list = await entry(['list']);
+    const up = await entry(['upload', '--all', '--sandbox']);
+    expect([add.code, list.code, up.code], add.stderr + list.stderr + up.stderr).toEqual([0, 0, 0]);
+    const pin = pinOf(p);
+    // then the patient is shown masked, and no ID or PIN appears unmasked in what labup printed or logged
+    expect(list.stdout).toContain(maskId(patient));
+    for (const out of [add, list, up]) expect(secretsIn(Buffer.from(out.stdout + out.stderr), [patient, staff, pin])).toEqual([]);
+    expect(secretsIn(readFileSync(p.log), [patient, staff, pin])).toEqual([]);
+    // and the drafts in labup.db do hold the ID (they are the records typed in): 0600, in a 0700 home
+    const db = ['labup.db', 'labup.db-wal'].map((f) => join(p.home, f)).filter((f) => existsSync(f));
+    expect(secretsIn(Buffer.concat(db.map((f) => readFileSync(f))), [patient])).toEqual([patient]);
+    expect(mode(join(p.home, 'labup.db'))).toBe(0o600);
+    expect(mode(p.home) & 0o077).toBe(0);
+    // and the ZIP built for the upload waits in entry/outbox, 0600, in private folders
+    const outbox = join(p.home, 'entry', 'outbox');
+    const zips = readdirSync(outbox);
+    expect(zips).toEqual([expect.stringMatching(/^3501200000115112500\d\.zip$/)]);
+    expect(zipContent(readFileSync(join(outbox, zips[0]!)))).toContain(patient);
+    expect(mode(join(outbox, zips[0]!))).toBe(0o600);
+    for (const d of [join(p.home, 'entry'), outbox]) expect(mode(d) & 0o077, d).toBe(0);
+    // and nothing else labup wrote (outside the sandbox) holds an ID or the PIN
+    const others = [...walk(p.home, p.root, [join(p.home, 'sandbox'), join(p.home, 'labup.db'), join(p.home, 'labup.db-wal'), outbox]), ...walk(p.cwd, p.root)];
+    for (const f of others) expect(secretsIn(readFileSync(join(p.root, f)), [patient, staff, pin]), f).toEqual([]);
+    for (const f of others) expect(mode(join(p.root, f)), f).toBe(0o600);
+  });
+});
 
 describe('personal data in a full labup daily run', () => {
   it('檢核錯誤 explained at its input row: no unmasked ID, user ID or PIN on stdout, stderr, in the log, the journal, the report or any other file', async () => {
