@@ -16,7 +16,8 @@ import { constants, deflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCp950 } from '../../src/encoding/cp950.js';
-import { labup } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, FIXTURE_NOW, labup } from '../helpers/cli.js';
 import { buildZip } from '../unit/archive/zip-bytes.js';
 import { dailyXml, record, send, tempDir, testSandbox, type TestSandbox } from './sandbox-support.js';
 
@@ -214,6 +215,26 @@ describe('hostile XML given to validate and pack as is', () => {
       expect(readdirSync(work), name).toEqual([]);
     }
     expect(fetched).toBe(0);
+  });
+});
+
+describe('hostile exports given to pack', () => {
+  it('a JSON array with a stray “}” or a trailing “,” is answered at once with PACK_JSON_SYNTAX at its line (it once looped forever)', async () => {
+    for (const [name, text] of [
+      ['stray.json', '[1,2}]'],
+      ['open.json', '[}'],
+      ['trailing.json', '[{"h9":"A123456789"},]'],
+      ['noise.json', ' [1\\u,"h9""h9"h9}]'],
+    ] as const) {
+      writeFileSync(join(dir.path, 'in', name), text);
+      // when packed, in a process that may not take longer than 20 s or 256 MB
+      const r = await execa('node', ['--max-old-space-size=256', BIN, 'pack', join(dir.path, 'in', name), '--dry-run', '--hosp', '3501200000'], { cwd: work, reject: false, timeout: 20_000, env: { LABUP_NOW: FIXTURE_NOW, NO_COLOR: '1' } });
+      // then a coded refusal naming the line, promptly
+      expect(r.timedOut, name).toBe(false);
+      expect(r.exitCode, `${name}: ${r.stderr}`).toBe(1);
+      expect(r.stdout + r.stderr, name).toMatch(/PACK_JSON_SYNTAX/);
+      expectClean({ stdout: String(r.stdout), stderr: String(r.stderr) });
+    }
   });
 });
 
