@@ -16,7 +16,8 @@ describe('labup history', () => {
     // given: a daily run that passed, one with nothing to send, and a manual upload
     expect((await labup(['daily', fixture('daily/lab-results.csv'), '--sandbox', '-q'], { cwd, env })).code).toBe(0);
     expect((await labup(['daily', fixture('daily/header-only.csv'), '--sandbox', '-q'], { cwd, env })).code).toBe(6);
-    expect((await labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox', '-q'], { cwd, env })).code).toBe(0);
+    // (half an hour later: the listing's order by 傳送時間 must not depend on how fast the machine is)
+    expect((await labup(['upload', fixture('valid/TOTFA.zip'), '--sandbox', '-q'], { cwd, env: { ...env, LABUP_NOW: '2026-11-25T21:30:00+08:00' } })).code).toBe(0);
   });
   afterAll(() => d.remove());
 
@@ -28,7 +29,7 @@ describe('labup history', () => {
     // The in-process sandbox's clock runs on from LABUP_NOW in real time: a loaded machine may take seconds.
     const sentAt = expect.stringMatching(/^2026-11-25 21:0\d:\d\d$/);
     expect(lines.slice(1).map((l) => l.split(/ {2,}/))).toEqual([
-      ['115/11/25', sentAt, '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
+      ['115/11/25', expect.stringMatching(/^2026-11-25 21:3\d:\d\d$/), '1151125000002', '檢核中', 'TOTFA.zip', 'labup upload'],
       ['115/11/25', sentAt, '1151125000001', '檢核正確', '0', 'TOTFA.zip', `daily run 1: ${fixture('daily/lab-results.csv')}`],
       ['115/11/25', sentAt, '—', '未上傳 (no data rows)', `daily run 2: ${fixture('daily/header-only.csv')}`],
     ]);
