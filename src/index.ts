@@ -67,8 +67,8 @@ export type { StartSandboxOptions, RunningSandbox, SandboxAdmin, IssueCardOption
 export { initSandbox, readDemo, softwareCardProvisioner } from './sandbox/setup.js';
 export type { SandboxDemo, CardProvisioner, IssueCardRequest, InitSandboxOptions, InitSandboxResult } from './sandbox/setup.js';
 export { sandboxLayout, checkFileName, JOB_CODE } from './sandbox/layout.js';
-export { faultOnce } from './sandbox/faults.js';
-export type { FaultHook, FaultPoint, FaultAction } from './sandbox/faults.js';
+export { faultOnce, faultsFromSpec, parseFaultSpec, parseFaultRule, FAULT_TARGETS, FAULT_ACTIONS } from './sandbox/faults.js';
+export type { FaultHook, FaultPoint, FaultAction, FaultRule, FaultTarget, FaultActionName, SpecHook } from './sandbox/faults.js';
 export { checkFileText, checkFileBytes, CHECK_FILE_COLUMNS, CHECK_FILE_TITLE } from './sandbox/check-file.js';
 export type { CheckFileInput, CheckRow } from './sandbox/check-file.js';
 export { STATUS_TEXT } from './transport/portal-client.js';

@@ -34,9 +34,15 @@ export function register(program: Command, wrap: Wrap): void {
     .option('--processing-delay <duration>', 'time from 傳送時間 to the check result (NHI: 30 minutes or more)', '5s')
     .option('--resend-delay <duration>', 'time from a 申請重送 to the file being offered again (default: the processing delay)')
     .option('--tls', 'serve HTTPS with a certificate from the sandbox CA (clients need --ca DATA/pki/ca.pem)')
+    .option(
+      '--faults <spec>',
+      'misbehave on purpose, for testing clients: RULE[,RULE…], RULE = [TARGET:]ACTION[:OPTION…], e.g. "upload:reset-after-commit:once,status:503:retry-after=2:times=3,slow:8s" (docs/security.md)',
+    )
     .action(
-      wrap(async (ctx, opts: { port: number; host: string; data?: string; processingDelay: string; resendDelay?: string; tls?: boolean }) => {
+      wrap(async (ctx, opts: { port: number; host: string; data?: string; processingDelay: string; resendDelay?: string; tls?: boolean; faults?: string }) => {
         const { startSandbox } = await import('../sandbox/server.js');
+        const { faultsFromSpec } = await import('../sandbox/faults.js');
+        const faults = opts.faults === undefined ? undefined : faultsFromSpec(opts.faults);
         const { defaultSandboxDir, runningClock } = await import('../transport/connect.js');
         const delay = parseDuration(opts.processingDelay);
         if (delay === undefined) throw usageError('BAD_DURATION', `--processing-delay “${opts.processingDelay}” is not a duration`, { hint: 'Write e.g. 5s, 2m, 30m.' });
@@ -51,6 +57,7 @@ export function register(program: Command, wrap: Wrap): void {
           processingDelayMs: delay,
           resendDelayMs: resendDelay,
           tls: opts.tls === true,
+          ...(faults && faults.rules.length > 0 ? { faults } : {}),
           log: { notify: (m) => ctx.out.notify(m.code === 'SANDBOX_REQUEST' ? { ...m, level: 'info' } : m) },
         });
         const stopped = new Promise<void>((done) => {
@@ -63,11 +70,12 @@ export function register(program: Command, wrap: Wrap): void {
           process.on('SIGTERM', stop);
         });
         if (ctx.globals.json) {
-          ctx.out.resultJson({ url: sb.url, dataDir: sb.dataDir, tls: sb.tls, caFile: sb.caFile, adminTokenFile: sb.adminTokenFile, processing: sb.processing, processingDelaySeconds: delay / 1000, resendDelaySeconds: resendDelay / 1000, demo: sb.demo ? demoJson(sb.demo, ctx.globals.showIds) : null });
+          ctx.out.resultJson({ url: sb.url, dataDir: sb.dataDir, tls: sb.tls, caFile: sb.caFile, adminTokenFile: sb.adminTokenFile, processing: sb.processing, processingDelaySeconds: delay / 1000, resendDelaySeconds: resendDelay / 1000, faults: faults?.rules.map((r) => r.text) ?? [], demo: sb.demo ? demoJson(sb.demo, ctx.globals.showIds) : null });
         } else {
           ctx.out.result(sb.url);
           const d = sb.demo;
           ctx.out.info(`labup sandbox portal listening on ${sb.url} (data ${sb.dataDir}; processing delay ${opts.processingDelay}; Ctrl-C stops it)`);
+          if (faults?.rules.length) ctx.out.warn(`injecting faults: ${faults.rules.map((r) => r.text).join(', ')}`);
           if (d) {
             ctx.out.info(`demo institution ${d.institution.code} ${d.institution.name}; demo user ${maskId(d.user.nationalId)}; card ${d.card}`);
             ctx.out.info(`try: export LABUP_PORTAL=${sb.url} LABUP_CARD=${d.card} LABUP_PIN_SOURCE=${d.pinSource}${sb.tls ? ` LABUP_CA_FILE=${sb.caFile}` : ''}`);

@@ -20,6 +20,7 @@ import type { IoHost } from '../io-host.js';
 import type { Env } from '../paths.js';
 import type { LabupConfig } from '../config/config.js';
 import { formatRocDate, formatRocSlashed, parseRocDate, taipeiToday, type CalendarDate } from '../format/roc.js';
+import { maskIdsInText } from '../format/national-id.js';
 import { resolveUploadDate, uploadDateAllowed } from '../validate.js';
 import { pack, resolveUploadTime, type PackOptions } from '../pack/pack.js';
 import type { OutputEncoding } from '../xml/builder.js';
@@ -894,7 +895,8 @@ async function writeReport(downloadDir: string, name: string, result: DailyResul
   const path = join(dir, name);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(path, Buffer.from(JSON.stringify({ ...result, report: path }, null, 2) + '\n', 'utf8'));
+    // Kept on disk and read back by reruns: national IDs masked whatever --show-ids asked of stdout.
+    await writeFileAtomic(path, Buffer.from(maskIdsInText(JSON.stringify({ ...result, report: path }, null, 2)) + '\n', 'utf8'));
     host.notify({ level: 'verbose', code: 'DAILY_REPORT', message: `report written: ${path}` });
     return path;
   } catch (err) {

@@ -91,7 +91,18 @@ class ValueSplitter {
               continue;
             }
             this.problem(`expected "," or "]" between the array's elements, found ${JSON.stringify(c)}`, lineNo, i + 1);
+            // A stray "}" is skipped; taken as the start of an (empty) element it would be met again, forever.
+            if (c === '}') {
+              i++;
+              continue;
+            }
             this.afterValue = false;
+          }
+          if (c === '}' || c === ']') {
+            this.problem(c === ']' ? 'a "," before "]" with no element after it' : 'unexpected "}" where an element should start', lineNo, i + 1);
+            if (c === ']') this.mode = 'done';
+            i++;
+            continue;
           }
         } else if (c === ',' || c === ']' || c === '}') {
           this.problem(`unexpected ${JSON.stringify(c)} between objects (NDJSON has one object per line, no commas; a JSON document is one [ … ] array)`, lineNo, i + 1);

@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, taipeiIso, type Clock } from '../clock.js';
 import { configError, isLabupError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
@@ -23,7 +22,7 @@ import type { ZipEncryption } from '../transport/portal-client.js';
 import { createZip } from '../archive/encrypted-zip.js';
 import { ApiError, badRequest, notFound } from './api-error.js';
 import { authenticate, createChallenge, signIn, signOut, type Session } from './auth.js';
-import type { FaultAction, FaultHook } from './faults.js';
+import { applyFaults, type FaultHook } from './faults.js';
 import { receiveUpload } from './intake.js';
 import { JOB_CODE, JOB_NAME, sandboxLayout, type SandboxLayout } from './layout.js';
 import { loadCa, serverTls } from './pki.js';
@@ -169,24 +168,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Runnin
     res.end(text);
   };
 
-  const applyFault = async (action: FaultAction | undefined, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    if (!action) return false;
-    switch (action.kind) {
-      case 'reset':
-        req.socket.destroy();
-        return true;
-      case 'status':
-        req.resume();
-        send(res, action.status, { error: { code: action.code ?? 'FAULT_INJECTED', message: `injected ${action.status}` } }, action.retryAfterSeconds !== undefined ? { 'Retry-After': String(action.retryAfterSeconds) } : {});
-        return true;
-      case 'delay':
-        await sleep(action.ms);
-        return false;
-      case 'end-sessions':
-        endSessions();
-        return false;
-    }
-  };
+  const applyFault = (action: ReturnType<FaultHook>, req: IncomingMessage, res: ServerResponse): Promise<boolean> =>
+    applyFaults(action, req, res, { endSessions, send, log, what: `${req.method} ${req.url?.split('?')[0]}` });
 
   const endSessions = (): number => db.prepare('UPDATE sessions SET ended_at = ? WHERE ended_at IS NULL').run(clock.now().getTime()).changes;
 

@@ -549,7 +549,8 @@ export class HttpPortalClient implements PortalClient {
     if (status === 401 || status === 403) return authError(code, message, options);
     if (status === 413 || status === 422) return dataError(code, message, options);
     if (status >= 400 && status < 500) return usageError(code, message, options);
-    return portalError(code, message, options);
+    // A portal failure without advice of its own: the one thing to do is the same command later.
+    return portalError(code, message, { hint: 'The portal failed to handle the request; run the same command again later (an upload is never submitted twice).', ...options });
   }
 }
 

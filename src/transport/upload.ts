@@ -132,7 +132,8 @@ async function assertZip(path: string): Promise<void> {
   try {
     const b = Buffer.alloc(4);
     const { bytesRead } = await fh.read(b, 0, 4, 0);
-    if (bytesRead < 4 || b.readUInt32LE(0) !== 0x04034b50) {
+    // A ZIP starts with a local header, or (holding nothing) with its end record: the validator names what is wrong with it.
+    if (bytesRead < 4 || (b.readUInt32LE(0) !== 0x04034b50 && b.readUInt32LE(0) !== 0x06054b50)) {
       throw usageError('NOT_A_ZIP', `${path}: the portal takes a ZIP holding the daily XML, and this is not a ZIP`, { hint: 'Pack the XML first (labup pack FILE.xml), then upload the ZIP.' });
     }
   } finally {

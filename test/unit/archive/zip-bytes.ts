@@ -16,6 +16,8 @@ export interface RawEntry {
   declaredSize?: number;
   /** Overrides the CRC-32 written in both headers. */
   crc?: number;
+  /** The entry's bytes as stored, already compressed by `method` (e.g. a hand-made deflate stream); `data` is then ignored. */
+  stored?: Uint8Array;
   /** Encrypts with ZipCrypto; `header` fixes the 11 random bytes (default: zeros). */
   zipCrypto?: { password: string; header?: Uint8Array };
 }
@@ -82,7 +84,7 @@ export function buildZip(entries: RawEntry[]): Buffer {
     const name = Buffer.from(e.name, 'utf8');
     const data = typeof e.data === 'string' ? Buffer.from(e.data, 'utf8') : Buffer.from(e.data ?? new Uint8Array());
     const method = e.method ?? 8;
-    let body: Buffer = method === 8 ? deflateRawSync(data) : data;
+    let body: Buffer = e.stored ? Buffer.from(e.stored) : method === 8 ? deflateRawSync(data) : data;
     const crc = e.crc ?? crc32(data);
     let flags = /[^\x20-\x7e]/.test(e.name) ? 0x800 : 0;
     if (e.zipCrypto) {
