@@ -32,7 +32,7 @@ function rows(file: string, sql: string): unknown[] {
 }
 
 describe('labup sandbox --faults', () => {
-  it('an ended session, a lost answer and a busy portal: the upload ends with one submission and its 收件序號 journaled; status waits through 503s', async () => {
+  it('an ended session, a lost answer and a busy portal: the upload asks what the portal holds through 503s and adopts the one submission; status then finds it', async () => {
     // given a sandbox that ends the session before the first upload, drops the answer of the next,
     // and answers the first two status queries 503 Retry-After: 1
     const { data, home } = place();
@@ -42,20 +42,24 @@ describe('labup sandbox --faults', () => {
     const env = sb.env(home);
     // when the ZIP is uploaded
     const up = await labup(['upload', fixture('valid/TOTFA.zip'), '--json'], { env });
-    // then it is the submission the portal committed: one, replayed to the client, journaled as sent
+    // then it is the submission the portal committed: one, learned by asking the portal through two
+    // 503s (the query waits them out), journaled as sent and adopted
     expect(up.code, up.stderr).toBe(0);
     const doc = JSON.parse(up.stdout);
     expect(doc).toMatchObject({ receiptNo: '1151125000001', replayed: true });
     expect(sb.stderr()).toContain('fault injected: POST /api/v1/submissions: sessions ended');
     expect(sb.stderr()).toContain('fault injected: POST /api/v1/submissions: connection dropped');
     expect(rows(join(data, 'sandbox.db'), 'SELECT receipt_no FROM submissions')).toEqual([{ receipt_no: '1151125000001' }]);
-    expect(rows(join(home, 'labup.db'), 'SELECT state, receipt_no, attempts FROM submissions')).toEqual([{ state: 'sent', receipt_no: '1151125000001', attempts: 1 }]);
-    // when its status is awaited through two 503s
+    expect(up.stderr.match(/the portal answered 503 \(SERVICE_UNAVAILABLE\); try \d of 4 in 1\.\d s/g)).toHaveLength(2);
+    expect(up.stderr).toContain('adopted instead of sending it again');
+    expect(rows(join(home, 'labup.db'), 'SELECT state, receipt_no, attempts, confirmed_by FROM submissions')).toEqual([
+      { state: 'sent', receipt_no: '1151125000001', attempts: 1, confirmed_by: 'adopted' },
+    ]);
+    // when its status is awaited
     const st = await labup(['status', '--wait', '--json'], { env });
-    // then the wait ends 檢核正確, the retries said so on stderr, and the journal knows it
+    // then the wait ends 檢核正確 and the journal knows it
     expect(st.code, st.stderr).toBe(0);
     expect(JSON.parse(st.stdout).receipts).toEqual([expect.objectContaining({ receiptNo: '1151125000001', status: 'passed' })]);
-    expect(st.stderr.match(/the portal answered 503 \(SERVICE_UNAVAILABLE\); try \d of 4 in 1\.\d s/g)).toHaveLength(2);
     expect(rows(join(home, 'labup.db'), 'SELECT status FROM submissions')).toEqual([{ status: 'passed' }]);
   });
 
