@@ -27,11 +27,12 @@ writeFileSync(at('valid/pathology.xml'), file(big5, [pathologyRecord({ ...base, 
 writeFileSync(at('valid/joint.xml'), file(big5, [jointRecord({ ...base, patient: 5 })]));
 // All four types in one UTF-8 file.
 writeFileSync(at('valid/all-types-utf8.xml'), file(utf8, [labRecord({ ...base, patient: 6 }, prng(6), 4), imagingRecord({ ...base, patient: 7 }), pathologyRecord({ ...base, patient: 8 }), jointRecord({ ...base, patient: 9 })]));
-// The upload ZIP: one XML, alphanumeric names.
+// The upload ZIP: one XML, alphanumeric names; a fixed modification time, so that the ZIP is the
+// same bytes every time it is generated.
 const zipDir = join(root, 'fixtures/.zipwork');
 mkdirSync(zipDir, { recursive: true });
 writeFileSync(join(zipDir, 'TOTFA.xml'), file(big5, [labRecord({ ...base, patient: 10 }, prng(10), 0), imagingRecord({ ...base, patient: 11 })]));
-execFileSync('sh', ['-c', `rm -f '${at('valid/TOTFA.zip')}' && cd '${zipDir}' && zip -q -X -6 '${at('valid/TOTFA.zip')}' TOTFA.xml && cd / && rm -rf '${zipDir}'`]);
+execFileSync('sh', ['-c', `rm -f '${at('valid/TOTFA.zip')}' && cd '${zipDir}' && touch -t 202611251722.10 TOTFA.xml && zip -q -X -6 '${at('valid/TOTFA.zip')}' TOTFA.xml && cd / && rm -rf '${zipDir}'`], { env: { ...process.env, TZ: 'Asia/Taipei' } });
 
 // Invalid fixtures are small hand-written files (UTF-8 here, written in Big5 unless noted), each
 // listing what labup must find in fixtures/invalid/EXPECTED.json.
