@@ -20,6 +20,7 @@ export interface DecodeOutcome {
 }
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
+const EMPTY = Buffer.alloc(0);
 
 export class InputDecoder {
   /** The encoding in use; undefined while `auto` has seen only ASCII. */
@@ -27,6 +28,8 @@ export class InputDecoder {
   /** How the encoding was chosen, for the report. */
   how: 'given' | 'bom' | 'detected' | 'ascii' = 'given';
   private started = false;
+  /** While `auto` is undecided: the cut-off start of a UTF-8 character at the end of the last chunk. */
+  private held: Buffer = EMPTY;
 
   constructor(
     option: InputEncodingOption,
@@ -52,9 +55,16 @@ export class InputDecoder {
         });
       }
     }
-    if (this.encoding === undefined && hasNonAscii(chunk)) {
-      this.encoding = looksUtf8(chunk) ? 'utf-8' : 'big5';
-      this.how = 'detected';
+    // A chunk whose only non-ASCII bytes may be the start of a UTF-8 character cut by the chunk's
+    // end says nothing yet: the next chunk decides.
+    if (this.encoding === undefined) {
+      const probe = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
+      const cut = cutSequenceLength(probe);
+      if (hasNonAscii(probe.subarray(0, probe.length - cut))) {
+        this.encoding = isUtf8(probe.subarray(0, probe.length - cut)) ? 'utf-8' : 'big5';
+        this.how = 'detected';
+        this.held = EMPTY;
+      } else this.held = Buffer.from(probe.subarray(probe.length - cut));
     }
     return chunk;
   }
@@ -102,6 +112,20 @@ export class InputDecoder {
 function hasNonAscii(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i]! >= 0x80) return true;
   return false;
+}
+
+/**
+ * Length of the start of a UTF-8 sequence at the end of `buf` that the end cuts off (a lead byte
+ * and fewer continuation bytes than it announces), or 0.
+ */
+function cutSequenceLength(buf: Buffer): number {
+  for (let back = 1; back <= 3 && back <= buf.length; back++) {
+    const b = buf[buf.length - back]!;
+    if (b >= 0x80 && b <= 0xbf) continue;
+    const need = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    return need > back ? back : 0;
+  }
+  return 0;
 }
 
 /** True when `buf` is UTF-8, allowing a sequence cut off at its end. */

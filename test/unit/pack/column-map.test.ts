@@ -121,6 +121,28 @@ describe('input decoding', () => {
     expect(withBom.toString()).toBe('a');
   });
 
+  it('waits for the next chunk when the first non-ASCII character is cut by a chunk’s end', () => {
+    // given 血液 in UTF-8 (E8 A1 80 …) and in Big5 (A6 E5 …), cut after the first byte and after the second
+    for (const [encoding, bytes] of [
+      ['utf-8', Buffer.from('h22\n血液\n', 'utf8')],
+      ['big5', encodeCp950('h22\n血液\n')],
+    ] as const) {
+      for (const cuts of [[5], [6], [4, 5], [5, 6]]) {
+        const d = new InputDecoder('auto', 'f');
+        const chunks: Buffer[] = [];
+        let from = 0;
+        for (const at of [...cuts, bytes.length]) {
+          chunks.push(d.look(bytes.subarray(from, at)));
+          from = at;
+        }
+        // then the encoding is the file's, and the chunks decode back to the text
+        expect(d.encoding, `${encoding} cut at ${cuts.join(',')}`).toBe(encoding);
+        const all = Buffer.concat(chunks);
+        expect(d.decode(all, 0, all.length).text).toBe('h22\n血液\n');
+      }
+    }
+  });
+
   it('reports the first byte code page 950 cannot decode, and keeps the rest', () => {
     // given 血 then the HKSCS-only pair 88 40 then 液
     const d = new InputDecoder('big5', 'f');

@@ -168,6 +168,21 @@ describe('CSV reader (through pack --dry-run)', () => {
     );
   });
 
+  it('reads a UTF-8 export whose first non-ASCII character a chunk boundary cuts (a case the property below found)', async () => {
+    // given one valid row, the first 血 cut after its first or second byte, alone in a chunk or not
+    const bytes = Buffer.from(`${HEADER}\n${GOOD_ROW(0)}\n`, 'utf8');
+    const at = bytes.indexOf(Buffer.from('血', 'utf8'));
+    for (const cuts of [[at + 1], [at + 2], [at, at + 1], [at, at + 2], [at + 1, at + 2]]) {
+      // when it is read with the encoding detected
+      const r = await packCsv(cut(bytes, cuts), 'auto');
+      // then it is UTF-8, and the row is read without an undecodable byte
+      expect(r.error).toBeUndefined();
+      expect(r.result!.inputs[0]!.encoding).toMatch(/^UTF-8/);
+      expect(r.result!.errors.filter((e) => e.code === 'PACK_INPUT_BYTES')).toEqual([]);
+      expect(r.result!.counts.rows).toBe(1);
+    }
+  });
+
   it('answers noise between valid rows, in UTF-8 or Big5, with coded findings at their rows, and reads every valid row', async () => {
     const row = fc.oneof(
       fc.nat({ max: 9999 }).map(GOOD_ROW),
