@@ -1,13 +1,11 @@
 /**
  * `validate`: every rule NHI checks, run locally on a daily XML or its upload ZIP, streaming.
  */
-import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { addDays, systemClock, type Clock } from './clock.js';
-import { LabupError, fileError, usageError, type ErrorKind, type ExitCodeValue } from './errors.js';
+import { LabupError, fileError, usageError } from './errors.js';
+import { ISOLATE_FROM_BYTES, isolatedScript, runIsolated } from './isolated.js';
 import { FINDINGS, makeFinding, type Finding, type FindingInput } from './format/findings.js';
 import { maskId, PERSON_ID_FIELDS } from './format/national-id.js';
 import { formatRocDate, parseUserDate, taipeiToday, type CalendarDate } from './format/roc.js';
@@ -251,27 +249,10 @@ export interface IsolatedRequest {
   options: Omit<ValidateOptions, 'clock' | 'extraChecks' | 'onRecord' | 'onProgress'>;
 }
 
-export type IsolatedReply =
-  | { progress: number }
-  | { report: FileReport }
-  | { error: { kind: ErrorKind; code: string; message: string; exitCode: ExitCodeValue; hint?: string; details?: Record<string, unknown> } }
-  | { failed: string };
+/** What a worker validating one file sends before its ending. */
+export type IsolatedProgress = { progress: number };
 
-/** Files at least this large are validated in a worker (its start-up is then negligible). */
-const ISOLATE_FROM_BYTES = 16 * 1024 * 1024;
-/**
- * The worker's young generation: V8 grows its default several times larger on a long run, which
- * is most of what validating a large file would add to memory; the objects die young anyway.
- */
-const ISOLATED_YOUNG_MB = 8;
-
-/** The compiled worker script, or null when running from TypeScript sources without a build. */
-function isolatedScript(): URL | null {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) return new URL('./validate-worker.js', here);
-  const built = new URL('../dist/validate-worker.js', here);
-  return existsSync(fileURLToPath(built)) ? built : null;
-}
+const VALIDATE_WORKER = (): URL | null => isolatedScript(import.meta.url, './validate-worker.js', '../dist/validate-worker.js');
 
 /**
  * {@link validateFile}, for a large file in a worker thread whose heap is kept small, so that memory
@@ -279,7 +260,7 @@ function isolatedScript(): URL | null {
  * callbacks (which cannot cross threads), for small files, and without a compiled worker.
  */
 async function validateIsolated(path: string, options: ValidateOptions): Promise<FileReport> {
-  const script = isolatedScript();
+  const script = VALIDATE_WORKER();
   if (!script || options.extraChecks || options.onRecord) return validateFile(path, options);
   let size = 0;
   try {
@@ -290,26 +271,7 @@ async function validateIsolated(path: string, options: ValidateOptions): Promise
   if (size < ISOLATE_FROM_BYTES) return validateFile(path, options);
   const { clock, onProgress, extraChecks: _e, onRecord: _r, ...rest } = options;
   const req: IsolatedRequest = { path, nowMs: (clock ?? systemClock).now().getTime(), progress: onProgress !== undefined, options: rest };
-  return new Promise<FileReport>((resolve, reject) => {
-    const w = new Worker(script, { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: ISOLATED_YOUNG_MB } });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      fn();
-      void w.terminate();
-    };
-    w.on('message', (m: IsolatedReply) => {
-      if ('progress' in m) onProgress?.(m.progress);
-      else if ('report' in m) settle(() => resolve(m.report));
-      else if ('error' in m) {
-        const e = m.error;
-        settle(() => reject(new LabupError(e.kind, e.code, e.message, { exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}) })));
-      } else settle(() => reject(new Error(m.failed)));
-    });
-    w.on('error', (err) => settle(() => reject(err)));
-    w.on('exit', (code) => settle(() => reject(new Error(`the validation worker exited with code ${code}`))));
-  });
+  return runIsolated<FileReport, IsolatedProgress>(script, req, 'validation', (m) => onProgress?.(m.progress));
 }
 
 /**

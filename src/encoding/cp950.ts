@@ -35,7 +35,7 @@ export function cp950DecodeTable(): Uint16Array {
 }
 
 /** UTF-16 code unit → (lead << 8 | trail) for double-byte characters; 0 where CP950 has none. */
-function cp950EncodeTable(): Uint16Array {
+export function cp950EncodeTable(): Uint16Array {
   if (encodeTable) return encodeTable;
   const dec = cp950DecodeTable();
   const table = new Uint16Array(65536);
@@ -47,6 +47,30 @@ function cp950EncodeTable(): Uint16Array {
   }
   encodeTable = table;
   return table;
+}
+
+/**
+ * Decodes bytes already known to be valid CP950 (ASCII and defined pairs) with the table of
+ * {@link cp950DecodeTable}: the fast path once a reader has checked them.
+ */
+export function decodePairs(table: Uint16Array, buf: Uint8Array, start: number, end: number): string {
+  const codes: number[] = [];
+  let s = '';
+  for (let i = start; i < end; ) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      codes.push(b);
+      i++;
+    } else {
+      codes.push(table[(b << 8) | buf[i + 1]!]!);
+      i += 2;
+    }
+    if (codes.length >= 2048) {
+      s += String.fromCharCode(...codes);
+      codes.length = 0;
+    }
+  }
+  return s + String.fromCharCode(...codes);
 }
 
 export function isLeadByte(b: number): boolean {

@@ -7,7 +7,7 @@
  * frees every row below an id. `pack` keeps rows only while their order may still grow (its group
  * window) and until the order is written and checked, so memory does not grow with the file.
  */
-import { cp950DecodeTable } from '../encoding/cp950.js';
+import { cp950DecodeTable, decodePairs } from '../encoding/cp950.js';
 import { FIELDS, type FieldId } from '../format/fields.js';
 
 /** Position of each field in a row: H fields, then R fields (the order of FIELDS). */
@@ -344,25 +344,4 @@ export class RowStore {
     this.rowNos = rowNos;
     this.files = files;
   }
-}
-
-/** Decodes valid CP950 bytes (ASCII and defined pairs). */
-export function decodePairs(table: Uint16Array, buf: Uint8Array, start: number, end: number): string {
-  const codes: number[] = [];
-  let s = '';
-  for (let i = start; i < end; ) {
-    const b = buf[i]!;
-    if (b < 0x80) {
-      codes.push(b);
-      i++;
-    } else {
-      codes.push(table[(b << 8) | buf[i + 1]!]!);
-      i += 2;
-    }
-    if (codes.length >= 2048) {
-      s += String.fromCharCode(...codes);
-      codes.length = 0;
-    }
-  }
-  return s + String.fromCharCode(...codes);
 }

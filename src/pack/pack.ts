@@ -11,14 +11,12 @@
  * partial ZIP under the final name.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { addDays, systemClock, taipeiParts, type Clock } from '../clock.js';
 import { canEncodeCp950 } from '../encoding/cp950.js';
-import { fileError, LabupError, usageError, type ErrorKind, type ExitCodeValue } from '../errors.js';
+import { fileError, usageError } from '../errors.js';
+import { ISOLATE_FROM_BYTES, isolatedScript, runIsolated } from '../isolated.js';
 import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
 import { makeFinding } from '../format/findings.js';
 import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
@@ -195,35 +193,17 @@ export interface IsolatedPackRequest {
   options: Omit<PackOptions, 'clock' | 'host'>;
 }
 
-export type IsolatedPackReply =
-  | { notify: IoMessage }
-  | { progress: Progress }
-  | { result: PackResult }
-  | { error: { kind: ErrorKind; code: string; message: string; exitCode: ExitCodeValue; hint?: string; details?: Record<string, unknown> } }
-  | { failed: string };
+/** What a worker packing large files sends before its ending. */
+export type IsolatedPackMessage = { notify: IoMessage } | { progress: Progress };
 
-/** Inputs at least this large (together) are packed in a worker (its start-up is then negligible). */
-const ISOLATE_FROM_BYTES = 16 * 1024 * 1024;
-/**
- * The worker's young generation: V8 grows its default several times larger on a long run, which
- * is most of what packing a large file would add to memory; pack's objects die young anyway.
- */
-const ISOLATED_YOUNG_MB = 8;
-
-/** The compiled worker script, or null when running from TypeScript sources without a build. */
-function isolatedScript(): URL | null {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) return new URL('./pack-worker.js', here);
-  const built = new URL('../../dist/pack/pack-worker.js', here);
-  return existsSync(fileURLToPath(built)) ? built : null;
-}
+const PACK_WORKER = (): URL | null => isolatedScript(import.meta.url, './pack-worker.js', '../../dist/pack/pack-worker.js');
 
 /**
  * Whether to pack in a worker: files only and no `onHdata` (neither can cross threads), large enough, a
  * compiled worker at hand, and a clock the worker can have too (the system clock, or a fixed one).
  */
 async function isolate(inputs: PackInput[], options: PackOptions): Promise<boolean> {
-  if (!isolatedScript() || options.onHdata || inputs.length === 0 || !inputs.every((i) => typeof i === 'string')) return false;
+  if (!PACK_WORKER() || options.onHdata || inputs.length === 0 || !inputs.every((i) => typeof i === 'string')) return false;
   const clock = options.clock;
   if (clock !== undefined && clock !== systemClock && !('advance' in clock && 'set' in clock)) return false;
   let total = 0;
@@ -246,26 +226,9 @@ async function packIsolated(inputs: string[], options: PackOptions): Promise<Pac
     host: host !== undefined,
     options: { ...rest, cwd: options.cwd ?? process.cwd() },
   };
-  return new Promise<PackResult>((resolvePack, reject) => {
-    const w = new Worker(isolatedScript()!, { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: ISOLATED_YOUNG_MB } });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      fn();
-      void w.terminate();
-    };
-    w.on('message', (m: IsolatedPackReply) => {
-      if ('notify' in m) host?.notify(m.notify);
-      else if ('progress' in m) host?.progress?.(m.progress);
-      else if ('result' in m) settle(() => resolvePack(m.result));
-      else if ('error' in m) {
-        const e = m.error;
-        settle(() => reject(new LabupError(e.kind, e.code, e.message, { exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}) })));
-      } else settle(() => reject(new Error(m.failed)));
-    });
-    w.on('error', (err) => settle(() => reject(err)));
-    w.on('exit', (code) => settle(() => reject(new Error(`the pack worker exited with code ${code}`))));
+  return runIsolated<PackResult, IsolatedPackMessage>(PACK_WORKER()!, req, 'pack', (m) => {
+    if ('notify' in m) host?.notify(m.notify);
+    else host?.progress?.(m.progress);
   });
 }
 

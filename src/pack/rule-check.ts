@@ -9,12 +9,11 @@
  *
  * The same class runs in `pack`'s thread or in a worker thread (`rule-worker.ts`).
  */
-import { cp950DecodeTable } from '../encoding/cp950.js';
+import { cp950DecodeTable, decodePairs } from '../encoding/cp950.js';
 import { H_FIELDS, R_FIELDS } from '../format/fields.js';
 import type { FindingInput } from '../format/findings.js';
 import type { CalendarDate } from '../format/roc.js';
 import { checkRecord, KeyTable, type Emit, type KeyTableState, type RuleOptions } from '../format/rules.js';
-import { decodePairs } from '../input/row-store.js';
 import type { FieldValue, HdataRecord, RdataRecord } from '../xml/daily-reader.js';
 import { IndexTag, R_FIELD_BASE, type XmlLayout } from './xml-batch.js';
 

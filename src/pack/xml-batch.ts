@@ -12,7 +12,8 @@
  */
 import { cp950DecodeTable } from '../encoding/cp950.js';
 import { H_FIELDS, HDATA_ELEMENT, R_FIELDS, RDATA_ELEMENT } from '../format/fields.js';
-import { cp950EncodeTable, DailyXmlWriter, toFullWidth, type OutputEncoding } from '../xml/builder.js';
+import { cp950EncodeTable } from '../encoding/cp950.js';
+import { DailyXmlWriter, toFullWidth, type OutputEncoding } from '../xml/builder.js';
 
 /** Index entries: a tag, then its numbers. */
 export const enum IndexTag {

@@ -2,7 +2,7 @@
  * Writes the daily XML: elements in spec order (from the 表一 table), empty fields omitted, the
  * five XML specials written full-width, encoded as CP950 (Big5) or UTF-8.
  */
-import { cp950DecodeTable, encodeCp950, type EncodeProblem } from '../encoding/cp950.js';
+import { encodeCp950, type EncodeProblem } from '../encoding/cp950.js';
 import { H_FIELDS, R_FIELDS, ROOT_ELEMENT, HDATA_ELEMENT, RDATA_ELEMENT, type HFieldId, type RFieldId } from '../format/fields.js';
 
 export type OutputEncoding = 'big5' | 'utf-8';
@@ -30,22 +30,6 @@ export function toFullWidth(value: string, encoding: OutputEncoding): string {
   return value.replace(encoding === 'big5' ? SPECIALS_BIG5 : SPECIALS_UTF8, (c) => map[c]!);
 }
 
-let encodeTable: Uint16Array | undefined;
-
-/**
- * UTF-16 code unit → CP950 pair (0 where CP950 has none), as {@link encodeCp950} encodes: built
- * the same way from the decode table, the first pair of a character winning.
- */
-export function cp950EncodeTable(): Uint16Array {
-  if (encodeTable) return encodeTable;
-  const dec = cp950DecodeTable();
-  const table = new Uint16Array(65536);
-  for (let code = 0xfefe; code >= 0x8140; code--) {
-    const c = dec[code]!;
-    if (c !== 0) table[c] = code;
-  }
-  return (encodeTable = table);
-}
 
 export interface EncodingProblem {
   field: string;

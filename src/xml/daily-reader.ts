@@ -10,7 +10,7 @@
  * Safety: a DOCTYPE (and with it any entity declaration) stops the read at once, so there is no
  * external entity and no entity expansion; tokens longer than {@link MAX_TOKEN_BYTES} are refused.
  */
-import { cp950DecodeTable, isBig5Name, isUtf8Name } from '../encoding/cp950.js';
+import { cp950DecodeTable, decodePairs, isBig5Name, isUtf8Name } from '../encoding/cp950.js';
 import { HDATA_ELEMENT, H_FIELDS, RDATA_ELEMENT, ROOT_ELEMENT, R_FIELDS, type FieldDef } from '../format/fields.js';
 import type { FindingInput } from '../format/findings.js';
 
@@ -575,25 +575,7 @@ export class DailyXmlReader {
   }
 
   private decodeCp950Run(from: number, to: number): string {
-    const buf = this.buf;
-    const table = this.cp950!;
-    const codes: number[] = [];
-    let s = '';
-    for (let i = from; i < to; ) {
-      const b = buf[i]!;
-      if (b < 0x80) {
-        codes.push(b);
-        i++;
-      } else {
-        codes.push(table[(b << 8) | buf[i + 1]!]!);
-        i += 2;
-      }
-      if (codes.length >= 2048) {
-        s += String.fromCharCode(...codes);
-        codes.length = 0;
-      }
-    }
-    return s + String.fromCharCode(...codes);
+    return decodePairs(this.cp950!, this.buf, from, to);
   }
 
   private badByte(at: number, enc: XmlEncoding): void {
