@@ -10,6 +10,7 @@
  * The same class runs in `pack`'s thread or in a worker thread (`rule-worker.ts`).
  */
 import { cp950DecodeTable, decodePairs } from '../encoding/cp950.js';
+import { latin1, sameBytes } from '../encoding/bytes.js';
 import { H_FIELDS, R_FIELDS } from '../format/fields.js';
 import type { FindingInput } from '../format/findings.js';
 import type { CalendarDate } from '../format/roc.js';
@@ -194,7 +195,7 @@ export class RuleChecker {
     const n = end - start;
     h = (h ^ n) >>> 0;
     const hit = this.decoded.get(h);
-    if (hit !== undefined && hit.bytes.length === n && same(hit.bytes, buf, start)) return hit.text;
+    if (hit !== undefined && hit.bytes.length === n && sameBytes(hit.bytes, buf, start)) return hit.text;
     let text = this.table ? decodePairs(this.table, buf, start, end) : buf.toString('utf8', start, end);
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     if (n <= 256) {
@@ -204,17 +205,4 @@ export class RuleChecker {
     }
     return text;
   }
-}
-
-type Latin1Slicer = Buffer & { latin1Slice?: (start: number, end: number) => string };
-
-/** `buf.toString('latin1', start, end)` without its argument checks (Buffer's own latin1Slice where present). */
-function latin1(buf: Buffer, start: number, end: number): string {
-  const b = buf as Latin1Slicer;
-  return b.latin1Slice ? b.latin1Slice(start, end) : buf.toString('latin1', start, end);
-}
-
-function same(a: Uint8Array, buf: Uint8Array, at: number): boolean {
-  for (let k = 0; k < a.length; k++) if (a[k] !== buf[at + k]) return false;
-  return true;
 }

@@ -11,6 +11,7 @@
  * external entity and no entity expansion; tokens longer than {@link MAX_TOKEN_BYTES} are refused.
  */
 import { cp950DecodeTable, decodePairs, isBig5Name, isUtf8Name } from '../encoding/cp950.js';
+import { latin1, sameBytes } from '../encoding/bytes.js';
 import { HDATA_ELEMENT, H_FIELDS, RDATA_ELEMENT, ROOT_ELEMENT, R_FIELDS, type FieldDef } from '../format/fields.js';
 import type { FindingInput } from '../format/findings.js';
 
@@ -929,19 +930,6 @@ export class DailyXmlReader {
         break;
     }
   }
-}
-
-type Latin1Slicer = Buffer & { latin1Slice?: (start: number, end: number) => string };
-
-/** `buf.toString('latin1', start, end)` without its argument checks (Buffer's own latin1Slice where present). */
-function latin1(buf: Buffer, start: number, end: number): string {
-  const b = buf as Latin1Slicer;
-  return b.latin1Slice ? b.latin1Slice(start, end) : buf.toString('latin1', start, end);
-}
-
-function sameBytes(a: Uint8Array, buf: Uint8Array, at: number): boolean {
-  for (let k = 0; k < a.length; k++) if (a[k] !== buf[at + k]) return false;
-  return true;
 }
 
 /** Length of the valid UTF-8 sequence at `i`, or 0 when the bytes there are not UTF-8. */
