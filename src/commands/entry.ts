@@ -122,7 +122,7 @@ function printFindings(ctx: CliContext, label: string, errors: Finding[], warnin
 async function readInput(ctx: CliContext, file: string | undefined): Promise<{ text: string; name: string }> {
   const max = 16 * 1024 * 1024;
   if (file === undefined || file === '-') {
-    if (ctx.stdin.isTTY) throw usageError('ENTRY_JSON_INPUT', 'entry add --json: no file given and standard input is a terminal', { hint: 'Give the JSON file (labup entry add --json record.json), or pipe it in with -.' });
+    if (ctx.stdin.isTTY) throw usageError('ENTRY_JSON_INPUT', 'entry add: no file given and standard input is a terminal', { hint: 'Give the JSON file (labup entry add record.json), or pipe it in with -.' });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of ctx.stdin as AsyncIterable<Buffer | string>) {
@@ -177,7 +177,7 @@ export function register(program: Command, wrap: Wrap): void {
         'in spec order with their Chinese names and formats, code lists to choose from, conditional fields only where ' +
         'they apply, each answer checked at once with the rules of labup validate. Records are kept as drafts (暫存) ' +
         'in LABUP_HOME/labup.db and uploaded later, several in one ZIP, through the same workflow as labup upload.\n\n' +
-        'Scriptable: entry add --json FILE|-, entry list, entry show ID, entry edit ID --set FIELD[@ITEM]=VALUE, ' +
+        'Scriptable: entry add FILE|-, entry list, entry show ID, entry edit ID --set FIELD[@ITEM]=VALUE, ' +
         'entry rm ID, entry upload --ids …|--all, entry query. Without a terminal, the interactive form fails at once ' +
         '(exit 2).',
     );
@@ -185,22 +185,23 @@ export function register(program: Command, wrap: Wrap): void {
   const add = entry
     .command('new', { isDefault: true })
     .alias('add')
-    .summary('the entry form (interactive), or --json FILE|- to add drafts from JSON')
+    .summary('the entry form (interactive), or FILE|- to add drafts from JSON')
     .description(
-      'Without --json: the entry form (a terminal is needed). With --json FILE (or - / a pipe for standard input): ' +
-        'each order of the JSON is saved as a draft and its number printed, one per line. The JSON is what labup pack ' +
-        'reads: {"h1": "1", …, "items": [{"r1": "1", …}]}, flat rows, NDJSON or an array; keys are field ids or ' +
-        '資料名稱. The form’s defaults apply: h2 from --hosp or the config, 補卡註記 1, 執行年月 from h20, 報告序號 1, 2 …; ' +
-        'h16 is stamped at upload.\n\n' +
+      'Without a file: the entry form (a terminal is needed). With FILE (or - for standard input): each order of the ' +
+        'JSON is saved as a draft and its number printed, one per line (with --json: one document, {ok, drafts: [{id, ' +
+        'ok, errors, warnings}], warnings}). The JSON is what labup pack reads: {"h1": "1", …, "items": [{"r1": "1", …}]}, ' +
+        'flat rows, NDJSON or an array; keys are field ids or 資料名稱. The form’s defaults apply: h2 from --hosp or the ' +
+        'config, 補卡註記 1, 執行年月 from h20, 報告序號 1, 2 …; h16 is stamped at upload.\n\n' +
         'Exit codes: 0 saved, 1 saved but with errors (they block upload), 2 usage (bad JSON, no terminal).',
     )
-    .argument('[file]', 'with --json: the JSON file, or - for standard input')
+    .argument('[file]', 'the JSON file of orders to save as drafts, or - for standard input')
     .option('--hosp <code>', '醫事機構代碼 for h2 (default: "institution" from the config; with --sandbox its demo institution)');
   addPortalOptions(add).action(
     wrap(async (ctx, file: string | undefined, opts: EntryFlags) => {
-      if (!ctx.globals.json) {
-        if (file !== undefined) throw usageError('ENTRY_JSON_INPUT', `entry add ${file}: records are read as JSON`, { hint: `Write labup entry add --json ${file}.` });
-        if (!ctx.prompter.interactive) throw noTerminal('labup entry (the entry form)', 'labup entry add --json FILE (or - for standard input).');
+      // No file: the form — unless --json asks for a document, which only JSON input gives (then
+      // standard input is read, as with -).
+      if (file === undefined && !ctx.globals.json) {
+        if (!ctx.prompter.interactive) throw noTerminal('labup entry (the entry form)', 'labup entry add FILE (or - for standard input).');
         const store = openStoreFromCli(ctx);
         return session(ctx, store, opts, { screen: 'form' });
       }
@@ -209,6 +210,15 @@ export function register(program: Command, wrap: Wrap): void {
       const store = openStoreFromCli(ctx);
       const institution = institutionOf(ctx, opts);
       const r = await addDrafts(store, input.text, input.name, { clock: ctx.clock, showIds: ctx.globals.showIds, ...(institution ? { institution } : {}) });
+      const bad = r.saved.filter((s) => !s.check.ok).length;
+      if (ctx.globals.json) {
+        ctx.out.resultJson({
+          ok: bad === 0,
+          drafts: r.saved.map((s) => ({ id: s.draft.id, ok: s.check.ok, errors: s.check.errors, warnings: s.check.warnings })),
+          warnings: r.warnings,
+        });
+        return bad ? ExitCode.INVALID : ExitCode.OK;
+      }
       for (const w of r.warnings) ctx.out.warn(w, 'ENTRY_JSON_WARNING');
       let errors = 0;
       for (const s of r.saved) {
@@ -216,7 +226,6 @@ export function register(program: Command, wrap: Wrap): void {
         printFindings(ctx, `draft #${s.draft.id}`, s.check.errors, s.check.warnings);
         errors += s.check.errors.length;
       }
-      const bad = r.saved.filter((s) => !s.check.ok).length;
       ctx.out.summary(`labup entry add: ${r.saved.length} draft(s) saved (暫存): #${r.saved.map((s) => s.draft.id).join(', #')}${bad ? `; ${bad} with ${errors} error(s) — fix them (labup entry edit ID --set …) before upload` : ''}`);
       return bad ? ExitCode.INVALID : ExitCode.OK;
     }),
@@ -242,7 +251,7 @@ export function register(program: Command, wrap: Wrap): void {
     .command('show')
     .summary('one draft in full, with its findings')
     .argument('<id>', 'draft number')
-    .description('Shows a draft: its status, 收件序號, every field and item, and what the rules find in it now. --json prints it with "order" in the shape entry add --json reads (IDs masked unless --show-ids).\n\nExit codes: 0, 2 usage (no such draft).')
+    .description('Shows a draft: its status, 收件序號, every field and item, and what the rules find in it now. --json prints it with "order" in the shape entry add reads (IDs masked unless --show-ids).\n\nExit codes: 0, 2 usage (no such draft).')
     .action(
       wrap(async (ctx, id: string) => {
         const { viewDraft } = await import('../entry/entry.js');

@@ -42,7 +42,7 @@ export interface AddResult {
   warnings: string[];
 }
 
-/** `entry add --json`: every order of the JSON saved as a draft, with the form's defaults. */
+/** `entry add FILE`: every order of the JSON saved as a draft, with the form's defaults. */
 export async function addDrafts(store: Store, text: string, name: string, o: AddOptions): Promise<AddResult> {
   const input = await readJsonOrders(text, name, { showIds: o.showIds === true });
   const records = input.records.map((r) => completeRecord(normaliseRecord(r), o.institution ? { institution: o.institution } : {}));
@@ -76,7 +76,7 @@ export function maskedRecord(rec: DailyRecord, showIds: boolean): DailyRecord {
   return { header: mask(rec.header), items: rec.items.map((it) => mask(it)) };
 }
 
-/** The order as JSON: header fields, then `items` (the shape `entry add --json` reads). */
+/** The order as JSON: header fields, then `items` (the shape `entry add` reads). */
 export function orderObject(rec: DailyRecord): Record<string, unknown> {
   return { ...rec.header, items: rec.items };
 }

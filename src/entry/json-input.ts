@@ -1,5 +1,5 @@
 /**
- * Records for `entry add --json`: the JSON `labup pack` reads (an order object with `items`, flat
+ * Records for `entry add FILE`: the JSON `labup pack` reads (an order object with `items`, flat
  * rows, NDJSON or an array of them; keys are field ids or 資料名稱; numbers keep their digits), read
  * by pack's own reader and grouped by pack's own grouper. The output of `entry show --json` (an
  * object whose `order` member is the order) is accepted as well, to copy a draft.

@@ -1,5 +1,5 @@
 /**
- * The scriptable entry commands, with the real binary: add --json, list, show, edit --set, rm,
+ * The scriptable entry commands, with the real binary: add FILE, list, show, edit --set, rm,
  * upload --ids/--all to the sandbox, query; and the refusal to wait for a terminal that is not there.
  */
 import { statSync, writeFileSync } from 'node:fs';
@@ -34,9 +34,9 @@ describe('labup entry, scripted (the real binary)', () => {
     work.remove();
   });
 
-  it('entry add --json FILE prints the draft number; the draft store is private (0600)', async () => {
+  it('entry add FILE prints the draft number; the draft store is private (0600)', async () => {
     writeFileSync(join(work.path, 'order.json'), JSON.stringify(ORDER));
-    const r = await run(['entry', 'add', '--json', 'order.json', '--hosp', '3501200000']);
+    const r = await run(['entry', 'add', 'order.json', '--hosp', '3501200000']);
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toMatchObject({ code: 0, stdout: '1' });
     expect(r.stderr).toContain('labup entry add: 1 draft(s) saved (暫存): #1');
     expect(statSync(join(home.path, 'labup.db')).mode & 0o777).toBe(0o600);
@@ -47,16 +47,16 @@ describe('labup entry, scripted (the real binary)', () => {
     expect(JSON.parse(row.record)).toMatchObject({ header: { h2: '3501200000', h4: '11511', h5: '1151125073005', h8: '1', h9: PATIENT }, items: [{ r1: '1', r4: '1.02' }, { r1: '2', r4: '75' }] });
   });
 
-  it('entry add --json - reads standard input; a record with errors is saved, named, and exits 1', async () => {
+  it('entry add - reads standard input; a record with errors is saved, named, and exits 1', async () => {
     const bad = { ...ORDER, h7: '0002', h9: PATIENT.slice(0, 9) + String((Number(PATIENT[9]) + 1) % 10) };
     // with --sandbox, h2 is the sandbox's demo institution (no sandbox is started for that)
-    const r = await run(['entry', 'add', '--json', '-', '--sandbox'], JSON.stringify(bad));
+    const r = await run(['entry', 'add', '-', '--sandbox'], JSON.stringify(bad));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('2');
     expect(r.stderr).toContain('draft #2: h9 身分證統一編號: 身分證號或居留證號檢查碼錯誤 — ID checksum does not match');
     expect(r.stderr).not.toContain(bad.h9);
     expect(JSON.parse((await run(['entry', 'show', '2', '--json'])).stdout).order.h2).toBe('3501200000');
-    const broken = await run(['entry', 'add', '--json', '-'], '{"h1": "1",, }');
+    const broken = await run(['entry', 'add', '-'], '{"h1": "1",, }');
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('[ENTRY_JSON_INPUT]');
   });
@@ -80,7 +80,7 @@ describe('labup entry, scripted (the real binary)', () => {
     const v = JSON.parse(shown.stdout);
     expect(v).toMatchObject({ id: 1, status: 'draft', statusText: '暫存', editable: true, errors: [], order: { h1: '1', h9: PATIENT, items: [expect.objectContaining({ r1: '1' }), expect.objectContaining({ r1: '2' })] } });
     expect(Object.keys(v.order).slice(0, 5)).toEqual(['h1', 'h2', 'h3', 'h4', 'h5']);
-    const copy = await run(['entry', 'add', '--json', '-'], shown.stdout);
+    const copy = await run(['entry', 'add', '-'], shown.stdout);
     expect(copy.stdout).toBe('3');
     expect(JSON.parse((await run(['entry', 'show', '3', '--json', '--show-ids'])).stdout).order).toEqual(v.order);
     const human = await run(['entry', 'show', '1']);
@@ -148,7 +148,7 @@ describe('labup entry, scripted (the real binary)', () => {
     await new Promise<void>((r) => srv.close(() => r()));
     writeFileSync(join(work.path, 'again.json'), JSON.stringify({ ...ORDER, h7: '0005' }));
     // draft numbers are never reused (#3 was removed)
-    expect((await run(['entry', 'add', '--json', 'again.json', '--hosp', '3501200000'])).stdout).toBe('4');
+    expect((await run(['entry', 'add', 'again.json', '--hosp', '3501200000'])).stdout).toBe('4');
     const sandbox = join(home.path, 'sandbox');
     const r = await labup(['entry', 'upload', '--ids', '4', '--retries', '1'], {
       cwd: work.path,
@@ -166,5 +166,32 @@ describe('labup entry, scripted (the real binary)', () => {
     expect(r.stderr).toContain('Send again');
     const shown = JSON.parse((await run(['entry', 'show', '4', '--json'])).stdout);
     expect(shown.status).toBe('draft');
+  });
+});
+
+describe('labup entry add --json (the real binary)', () => {
+  const home = tempDir('labup-entry-json-home-');
+  const work = tempDir('labup-entry-json-work-');
+  const run = (args: string[], input?: string) => labup(args, { env: { LABUP_HOME: home.path }, cwd: work.path, ...(input !== undefined ? { input } : {}) });
+  afterAll(() => {
+    home.remove();
+    work.remove();
+  });
+
+  it('entry add FILE --json prints one document: each draft with its findings, IDs masked; piped without a file, --json reads standard input', async () => {
+    // given an order with a mistyped ID
+    const bad = { ...ORDER, h7: '0009', h9: PATIENT.slice(0, 9) + String((Number(PATIENT[9]) + 1) % 10) };
+    writeFileSync(join(work.path, 'bad.json'), JSON.stringify(bad));
+    // when it is added with --json
+    const r = await run(['entry', 'add', 'bad.json', '--json', '--hosp', '3501200000']);
+    // then stdout is one JSON document naming the draft and its error, the ID masked; exit 1
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ ok: false, drafts: [{ id: 1, ok: false, errors: [expect.objectContaining({ code: 'PERSON_ID_CHECKSUM', field: 'h9' })] }], warnings: [] });
+    expect(r.stdout).not.toContain(bad.h9);
+    // and without a file, --json reads the JSON piped in
+    const piped = await run(['entry', 'add', '--json', '--hosp', '3501200000'], JSON.stringify({ ...ORDER, h7: '0010' }));
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(JSON.parse(piped.stdout)).toMatchObject({ ok: true, drafts: [{ id: 2, ok: true, errors: [] }] });
   });
 });

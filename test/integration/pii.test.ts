@@ -127,7 +127,7 @@ describe('personal data in labup entry', () => {
     writeFileSync(join(p.root, 'order.json'), JSON.stringify(order));
     const entry = (args: string[]) => labup(['entry', ...args, '--log-file', p.log], { cwd: p.cwd, env: p.env });
     // when it is saved, listed and uploaded to the portal
-    const add = await entry(['add', '--json', join(p.root, 'order.json'), '--hosp', '3501200000']);
+    const add = await entry(['add', join(p.root, 'order.json'), '--hosp', '3501200000']);
     const list = await entry(['list']);
     const up = await entry(['upload', '--all', '--sandbox']);
     expect([add.code, list.code, up.code], add.stderr + list.stderr + up.stderr).toEqual([0, 0, 0]);

@@ -38,7 +38,7 @@ describe('entry edit --set', () => {
   });
 });
 
-describe('entry add --json input', () => {
+describe('entry add FILE input', () => {
   it('reads an order object with items, keys as field ids or 資料名稱, numbers as written', async () => {
     const text = JSON.stringify({ 報告類別: '1', h9: PATIENT, h20: '1151125083005', items: [{ r2: 'CRE', r4: 1 }] }).replace('"r4":1', '"r4":1.50');
     const r = await readJsonOrders(text, 'rec.json');
