@@ -246,8 +246,34 @@ async function passwordOpens({ raw, listing }: Inspected, password: string): Pro
       throw zipError(err, { file: listing.file, entry: e.filename });
     }
   }
+  // ZipCrypto checks a password against one byte, which a wrong one passes once in 256 tries: the
+  // smallest ZipCrypto entry is decrypted in full and its CRC-32 checked, which no wrong password
+  // passes. (A damaged entry fails that too; the wrong-password hint says so.)
+  let probe: zip.FileEntry | undefined;
+  for (const e of raw) {
+    if (e.directory || !e.encrypted || !e.zipCrypto || e.compressedSize === 0 || e.uncompressedSize > PROBE_MAX_BYTES) continue;
+    if (!probe || e.compressedSize < probe.compressedSize) probe = e;
+  }
+  if (probe) {
+    const declared = probe.uncompressedSize;
+    let written = 0;
+    const sink = new WritableStream<Uint8Array>({
+      write(chunk) {
+        written += chunk.length;
+        if (written > declared) throw new Error('longer than declared');
+      },
+    });
+    try {
+      await probe.getData(sink as unknown as Parameters<zip.FileEntry['getData']>[0], { password, checkCrc32: true });
+    } catch {
+      return false;
+    }
+  }
   return true;
 }
+
+/** Entries up to this size may be decrypted in full to confirm a ZipCrypto password. */
+const PROBE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Counts an entry's actual bytes against its header and the limits. */
 class Meter {

@@ -138,9 +138,7 @@ export function zipError(err: unknown, ctx: ZipErrorContext): LabupError {
     case z.ERR_INVALID_AUTHENTICATION_CODE:
       if (ctx.decrypting) {
         return usageError('ZIP_DAMAGED', `${where}: ${describe(message, ctx)} after decryption`, {
-          hint:
-            'The file is damaged: download it again. If a fresh copy fails the same way, check the ID: a wrong one slips past ' +
-            'the password check once in 256 tries with ZipCrypto.',
+          hint: 'The file is damaged: download it again.',
           cause: err,
         });
       }
@@ -153,6 +151,6 @@ export function zipError(err: unknown, ctx: ZipErrorContext): LabupError {
 export function wrongPassword(file: string, tried?: { maskedId: string; source: string }): LabupError {
   const which = tried ? `the ID ${tried.maskedId} (from ${tried.source})` : 'the password given';
   return authError('DECRYPT_WRONG_PASSWORD', `${file}: wrong password — ${which} does not open it`, {
-    hint: 'The portal encrypts a download with the national ID of the user who downloaded it; give that user’s ID.',
+    hint: 'The portal encrypts a download with the national ID of the user who downloaded it; give that user’s ID. If it was that ID, the file is damaged: download it again.',
   });
 }

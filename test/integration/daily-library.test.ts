@@ -272,8 +272,7 @@ describe('labup daily as a library call', () => {
 
   it('decrypts an encrypted download with the user’s ID; a wrong ID stops the run, and the rerun does not fetch the file again', async () => {
     const w = await world();
-    // given a wrong ID for the first try (AES: its verifier and authentication code tell a wrong
-    // password apart for certain, where ZipCrypto's one check byte lets one in 256 through)
+    // given a wrong ID for the first try (an AES download)
     const wrong = await w.run({ encrypted: true, encryption: 'aes256', userId: async () => ({ id: 'B123456780', source: 'test', canAskAgain: false }) });
     expect(wrong).toMatchObject({ exitCode: 4, outcome: 'error', failure: { step: 'decrypt', code: 'DECRYPT_WRONG_PASSWORD' } });
     expect(w.contentRequests).toBe(1);

@@ -298,8 +298,8 @@ describe('encrypted archives', () => {
     expect((await refusal(extractArchive(zip, { outDir: s.path('out'), password: OTHER_ID }))).code).toBe('DECRYPT_WRONG_PASSWORD');
   });
 
-  it('calls content that fails after a passed check damaged, and says the ID may be wrong', async () => {
-    // given a single entry whose one-byte check the wrong ID happens to pass (1 in 256)
+  it('finds a wrong ID that passes ZipCrypto’s one-byte check (1 in 256): the entry decrypted in full fails its CRC-32', async () => {
+    // given a single entry whose one-byte check the wrong ID happens to pass
     const crc = crc32(data);
     let header: Buffer | undefined;
     for (let i = 0; !header; i++) {
@@ -307,10 +307,25 @@ describe('encrypted archives', () => {
       if (zipCryptoCheckPasses(USER_ID, h, crc, OTHER_ID)) header = h;
     }
     const zip = s.write('one.zip', buildZip([{ name: CHECK_FILE, data, zipCrypto: { password: USER_ID, header } }]));
+    // then the wrong ID is refused as such, the right one opens it, and nothing was written on the way
+    expect(await checkArchivePassword(zip, OTHER_ID)).toBe(false);
+    expect(await checkArchivePassword(zip, USER_ID)).toBe(true);
     const err = await refusal(extractArchive(zip, { outDir: s.path('out'), password: OTHER_ID }));
-    expect(err.code).toBe('ZIP_DAMAGED');
-    expect(err.hint).toMatch(/check the ID/);
+    expect(err.code).toBe('DECRYPT_WRONG_PASSWORD');
     expect(s.tree()).toEqual(['one.zip']);
+    await extractArchive(zip, { outDir: s.path('out'), password: USER_ID });
+    expect(readFileSync(s.path('out', CHECK_FILE))).toEqual(Buffer.from(data));
+  });
+
+  it('cannot tell a damaged ZipCrypto entry from a wrong ID, and says so: download it again', async () => {
+    // given an entry whose content no longer matches its CRC-32 (the check byte, taken from the CRC, still passes)
+    const zip = s.write('bad.zip', buildZip([{ name: CHECK_FILE, data, crc: (crc32(data) ^ 0x5a5a) >>> 0, zipCrypto: { password: USER_ID } }]));
+    // when it is opened with the right ID
+    const err = await refusal(extractArchive(zip, { outDir: s.path('out'), password: USER_ID }));
+    // then it is refused with the hint that covers both
+    expect(err.code).toBe('DECRYPT_WRONG_PASSWORD');
+    expect(err.hint).toMatch(/damaged: download it again/);
+    expect(s.tree()).toEqual(['bad.zip']);
   });
 
   it('calls a damaged AES entry damaged, not a wrong password', async () => {
