@@ -54,7 +54,7 @@ export async function openCard(uri: string, options: OpenCardOptions = {}): Prom
   }
   if (uri.startsWith('p12:')) {
     const { openPkcs12 } = await import('./software.js');
-    return openPkcs12(uri.slice(4), await secret('passphrase of the .p12 file'));
+    return openPkcs12(uri.slice(4), () => secret('passphrase of the .p12 file'));
   }
   if (uri.startsWith('pem:')) {
     const [key, cert] = uri.slice(4).split(',');

@@ -43,13 +43,15 @@ export class SoftwareCard implements Card {
 }
 
 /** Opens a PKCS#12 file. A wrong passphrase is a distinct, coded error (exit 4). */
-export async function openPkcs12(path: string, passphrase: string): Promise<SoftwareCard> {
+export async function openPkcs12(path: string, passphraseOf: () => Promise<string>): Promise<SoftwareCard> {
   let der: Buffer;
   try {
     der = await readFile(path);
   } catch (err) {
     throw fileError(err, path);
   }
+  // Asked for once the file is known to be there.
+  const passphrase = await passphraseOf();
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(der.toString('binary'));

@@ -230,5 +230,9 @@ describe('a .p12 software token through the same commands', () => {
     expect(wrong.code).toBe(4);
     expect(errorOf(wrong.stdout).code).toBe('CARD_WRONG_PIN');
     expect(list.stdout + test.stdout + test.stderr + wrong.stdout + wrong.stderr).not.toContain('p12-secret');
+    // a .p12 that is not there is named before any passphrase is asked for (no source set: no terminal either)
+    const missing = await run(['card', 'test', '--card', `p12:${join(dir, 'gone.p12')}`, '--json'], {});
+    expect(missing.code).toBe(2);
+    expect(errorOf(missing.stdout)).toMatchObject({ code: 'FILE_NOT_FOUND' });
   });
 });
