@@ -61,7 +61,7 @@ export interface LoadConfigOptions {
   projectFile?: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile(configSchema);
 
 function readJson(file: string): { exists: boolean; data?: unknown } {
@@ -90,7 +90,12 @@ function readJson(file: string): { exists: boolean; data?: unknown } {
 function describeAjvError(file: string, e: ErrorObject): string {
   const path = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
   if (e.keyword === 'additionalProperties') return `${file}: unknown setting “${path === '(top level)' ? '' : path + '.'}${(e.params as { additionalProperty: string }).additionalProperty}”`;
-  if (e.keyword === 'pattern') return `${file}: ${path} ${e.message ?? 'has the wrong format'}`;
+  if (e.keyword === 'pattern') {
+    // Say what the setting should be (its description), not the pattern.
+    const what = (e.parentSchema as { description?: string } | undefined)?.description;
+    const value = typeof e.data === 'string' ? ` “${e.data.length > 60 ? `${e.data.slice(0, 60)}…` : e.data}”` : '';
+    return `${file}: ${path}${value} has the wrong format${what ? ` — expected ${what}` : ''}`;
+  }
   return `${file}: ${path} ${e.message ?? 'is invalid'}`;
 }
 

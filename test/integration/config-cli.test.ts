@@ -48,7 +48,7 @@ describe('labup config', () => {
     const bad = await labup(['config', 'set', 'waitTimeout', 'soon'], { cwd, env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('[CONFIG_INVALID]');
-    expect(bad.stderr).toContain('waitTimeout');
+    expect(bad.stderr).toContain('waitTimeout “soon” has the wrong format — expected a duration such as 30s, 45m, 3h');
     const unknown = await labup(['config', 'set', 'colour', 'red'], { cwd, env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('[CONFIG_UNKNOWN_KEY] unknown setting “colour”');
