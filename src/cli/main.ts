@@ -103,7 +103,9 @@ export async function main(argv: string[], worldOverrides: Partial<World> = {}):
     .configureOutput({
       writeOut: (s) => world.stdout.write(s),
       writeErr: (s) => world.stderr.write(s),
-      outputError: (s, write) => write(s.startsWith('error:') ? `labup: ${s}` : s),
+      // Commander's own usage errors (unknown command or option, missing argument, bad value) get
+      // the same "→ what to do" line as labup's.
+      outputError: (s, write) => write(s.startsWith('error:') ? `labup: ${s.trimEnd()}\n  → labup --help lists the commands; labup COMMAND --help, a command's flags.\n` : s),
     });
 
   const wrap: Wrap =
