@@ -6,7 +6,7 @@
 import { access, constants } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from '../store/sqlite.js';
 import { configError, fileError } from '../errors.js';
 import { STORE_MIGRATIONS } from '../store/store.js';
 
@@ -45,9 +45,9 @@ export async function inspectJournal(file: string): Promise<JournalInspection> {
   } catch (err) {
     throw fileError(err, file, 'read and write');
   }
-  let db: Database.Database | undefined;
+  let db: SqliteDatabase | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = openDatabase(file, { readonly: true, fileMustExist: true });
     const version = Number(db.pragma('user_version', { simple: true }));
     const known = Math.max(...STORE_MIGRATIONS.map((m) => m.version));
     if (version > known) {

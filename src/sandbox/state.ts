@@ -4,10 +4,10 @@
  * WAL mode, a busy timeout, IMMEDIATE write transactions and processing claims keep them apart.
  */
 import { mkdirSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from '../store/sqlite.js';
 import { migrate, type Migration } from '../store/migrate.js';
 
-export type Db = Database.Database;
+export type Db = SqliteDatabase;
 
 /** The sandbox's schema, in order. Later features append steps; shipped steps never change. */
 export const SANDBOX_MIGRATIONS: Migration[] = [
@@ -160,7 +160,7 @@ export const SANDBOX_MIGRATIONS: Migration[] = [
 ];
 
 export function openSandboxDb(file: string, options: { readonly?: boolean } = {}): Db {
-  const db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
+  const db = openDatabase(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
   db.pragma('busy_timeout = 15000');
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');

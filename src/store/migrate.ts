@@ -3,7 +3,7 @@
  * sandbox's state): an ordered list of steps, applied in one transaction each, with the schema
  * version kept in `PRAGMA user_version`. Later features append steps; they never edit old ones.
  */
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 import { configError } from '../errors.js';
 
 export interface Migration {

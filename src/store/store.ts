@@ -4,13 +4,13 @@
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from './sqlite.js';
 import { configError } from '../errors.js';
 import { storeFile, type Env } from '../paths.js';
 import { migrate, type Migration } from './migrate.js';
 
 export interface Store {
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   readonly file: string;
   close(): void;
 }
@@ -22,7 +22,7 @@ export interface Store {
  * record. Harmless when run twice: step 5 repeats it for stores created while step 3 was still an
  * empty reservation.
  */
-function entryTables(db: Database.Database): void {
+function entryTables(db: SqliteDatabase): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS entry_uploads (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -190,10 +190,10 @@ export interface OpenStoreOptions {
 /** Opens (creating and migrating) the store. The folder is private to the user (0700), the file 0600. */
 export function openStore(options: OpenStoreOptions = {}): Store {
   const file = options.file ?? storeFile(options.env);
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    db = new Database(file);
+    db = openDatabase(file);
     if (process.platform !== 'win32') chmodSync(file, 0o600);
   } catch (err) {
     throw configError('STORE_UNREADABLE', `cannot open the journal ${file} (${(err as Error).message})`, {

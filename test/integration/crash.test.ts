@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { syntheticPersonId } from '../../src/format/synthetic.js';
@@ -55,7 +55,7 @@ async function kill9(child: ResultPromise): Promise<void> {
 
 /** SQLite's own check, and the states the journal allows. */
 function expectJournalSound(file: string): void {
-  const db = new Database(file, { readonly: true });
+  const db = openDatabase(file, { readonly: true });
   try {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(db.pragma('foreign_key_check')).toEqual([]);
@@ -124,7 +124,7 @@ describe('kill -9', () => {
     // and the journal is sound, with the submission sent and no download recorded
     const journal = join(dir, 'home', 'labup.db');
     expectJournalSound(journal);
-    const db = new Database(journal, { readonly: true });
+    const db = openDatabase(journal, { readonly: true });
     expect(db.prepare('SELECT state, receipt_no FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: receipt }]);
     expect(db.prepare('SELECT COUNT(*) AS n FROM downloads').get()).toEqual({ n: 0 });
     db.close();
@@ -157,7 +157,7 @@ describe('kill -9', () => {
     // and the journal is sound: the submission sent, the run stopped after its status
     const journal = join(dir, 'home', 'labup.db');
     expectJournalSound(journal);
-    const db = new Database(journal, { readonly: true });
+    const db = openDatabase(journal, { readonly: true });
     expect(db.prepare('SELECT state, receipt_no FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: '1151125000001' }]);
     const runs = db.prepare('SELECT * FROM runs').all() as Array<Record<string, unknown>>;
     db.close();
@@ -173,7 +173,7 @@ describe('kill -9', () => {
     expect(again.stderr.trimEnd().split('\n').at(-1)).toMatch(/收件序號 1151125000001, downloads\/1300_1151125000001\.msg\.txt — 檢核正確$/);
     expect(readdirSync(downloads).sort()).toEqual(['1300_1151125000001.msg.txt', 'reports']);
     expect(mode(join(downloads, '1300_1151125000001.msg.txt'))).toBe(0o600);
-    const sdb = new Database(join(dir, 'sandbox', 'sandbox.db'), { readonly: true });
+    const sdb = openDatabase(join(dir, 'sandbox', 'sandbox.db'), { readonly: true });
     expect(sdb.prepare('SELECT receipt_no, status FROM submissions').all()).toEqual([{ receipt_no: '1151125000001', status: 'passed' }]);
     sdb.close();
     expectJournalSound(journal);

@@ -4,7 +4,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, FIXTURE_NOW, fixture, labup } from '../helpers/cli.js';
@@ -26,7 +26,7 @@ function place(): { home: string; cwd: string; env: Record<string, string> } {
 }
 
 function sandboxSubmissions(home: string): Array<{ receipt_no: string; status: string }> {
-  const db = new Database(join(home, 'sandbox', 'sandbox.db'), { readonly: true });
+  const db = openDatabase(join(home, 'sandbox', 'sandbox.db'), { readonly: true });
   try {
     return db.prepare('SELECT receipt_no, status FROM submissions ORDER BY id').all() as Array<{ receipt_no: string; status: string }>;
   } finally {

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { taipeiIso } from '../../src/clock.js';
 import { FIXTURE_NOW, fixture, labup } from '../helpers/cli.js';
@@ -26,7 +26,7 @@ function place() {
   const submissions = () => {
     const file = join(home, 'sandbox', 'sandbox.db');
     if (!existsSync(file)) return [];
-    const db = new Database(file, { readonly: true });
+    const db = openDatabase(file, { readonly: true });
     try {
       return db.prepare('SELECT receipt_no, status FROM submissions ORDER BY id').all() as Array<{ receipt_no: string; status: string }>;
     } finally {
@@ -36,7 +36,7 @@ function place() {
   const journal = () => {
     const file = join(home, 'labup.db');
     if (!existsSync(file)) return [];
-    const db = new Database(file, { readonly: true });
+    const db = openDatabase(file, { readonly: true });
     try {
       return db.prepare('SELECT state, receipt_no FROM submissions').all();
     } finally {
@@ -102,7 +102,7 @@ describe('--dry-run (the real binary, against the built-in sandbox)', () => {
     const dry = await p.run(['download', '--request-resend', '1151125000001', '--sandbox', '--dry-run', '--json'], later);
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toEqual({ dryRun: true, requests: [expect.objectContaining({ receiptNo: '1151125000001', action: 'request' })] });
-    const db = new Database(join(p.home, 'sandbox', 'sandbox.db'), { readonly: true });
+    const db = openDatabase(join(p.home, 'sandbox', 'sandbox.db'), { readonly: true });
     expect((db.prepare('SELECT COUNT(*) AS n FROM resend_requests').get() as { n: number }).n).toBe(0);
     db.close();
   });

@@ -5,7 +5,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { completePersonId } from '../../src/format/national-id.js';
 import { labup } from '../helpers/cli.js';
@@ -40,7 +40,7 @@ describe('labup entry, scripted (the real binary)', () => {
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toMatchObject({ code: 0, stdout: '1' });
     expect(r.stderr).toContain('labup entry add: 1 draft(s) saved (暫存): #1');
     expect(statSync(join(home.path, 'labup.db')).mode & 0o777).toBe(0o600);
-    const db = new Database(join(home.path, 'labup.db'), { readonly: true });
+    const db = openDatabase(join(home.path, 'labup.db'), { readonly: true });
     const row = db.prepare('SELECT status, record FROM drafts WHERE id = 1').get() as { status: string; record: string };
     db.close();
     expect(row.status).toBe('draft');

@@ -4,7 +4,7 @@
  * showing the 收件序號 and 檢核正確 — then a record opened read-only from `entry query`.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { completePersonId } from '../../src/format/national-id.js';
 import { BIN, FIXTURE_NOW } from '../helpers/cli.js';
@@ -135,7 +135,7 @@ describe.skipIf(!tmux)('labup entry in a terminal (tmux)', () => {
     expect(await t.exitCode()).toBe(0);
 
     // the store agrees: both drafts 檢核正確 with the 收件序號, the second one the same visit
-    const db = new Database(join(home.path, 'labup.db'), { readonly: true });
+    const db = openDatabase(join(home.path, 'labup.db'), { readonly: true });
     const rows = db.prepare('SELECT id, status, receipt_no, record FROM drafts ORDER BY id').all() as Array<{ id: number; status: string; receipt_no: string; record: string }>;
     db.close();
     expect(rows.map((r) => [r.id, r.status, r.receipt_no])).toEqual([

@@ -3,7 +3,7 @@
  * process misbehaving on purpose, and real `labup` commands that must end in a correct state.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, labup } from '../helpers/cli.js';
 import { startSandboxProcess, type SandboxProcess } from '../helpers/sandbox-process.js';
@@ -23,7 +23,7 @@ function place(): { data: string; home: string } {
 }
 
 function rows(file: string, sql: string): unknown[] {
-  const db = new Database(file, { readonly: true });
+  const db = openDatabase(file, { readonly: true });
   try {
     return db.prepare(sql).all();
   } finally {

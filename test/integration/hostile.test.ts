@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, deflateRawSync } from 'node:zlib';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCp950 } from '../../src/encoding/cp950.js';
 import { execa } from 'execa';
@@ -158,7 +158,7 @@ describe('hostile ZIPs', () => {
       expect(u.stdout + u.stderr).toContain(c.validate.code);
       expectClean(u);
       if (existsSync(join(home, 'sandbox', 'sandbox.db'))) {
-        const db = new Database(join(home, 'sandbox', 'sandbox.db'), { readonly: true });
+        const db = openDatabase(join(home, 'sandbox', 'sandbox.db'), { readonly: true });
         expect(db.prepare('SELECT COUNT(*) AS n FROM submissions').get()).toEqual({ n: 0 });
         db.close();
       }

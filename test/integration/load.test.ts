@@ -16,7 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.js';
 import type { IoMessage } from '../../src/io-host.js';
@@ -141,7 +141,7 @@ describe('load', () => {
     for (const o of outcomes) expect(bySha.get(o.sha256!), o.file).toBe(o.receiptNo);
     expect(rows.map((r) => r.receiptNo)).toEqual([...rows.map((r) => r.receiptNo)].sort());
     // and the shared journal holds all 200 as sent, with the portal's numbers
-    const j = new Database(journal, { readonly: true });
+    const j = openDatabase(journal, { readonly: true });
     try {
       expect(j.pragma('integrity_check', { simple: true })).toBe('ok');
       const entries = j.prepare('SELECT state, receipt_no, content_sha256 FROM submissions').all() as Array<{ state: string; receipt_no: string; content_sha256: string }>;
@@ -160,7 +160,7 @@ describe('load', () => {
     const answers = log.filter((m) => m.code === 'SANDBOX_REQUEST').map((m) => m.message);
     expect(answers.filter((a) => / → 5\d\d /.test(a))).toHaveLength(faults.busy);
     expect(log.filter((m) => /SQLITE_BUSY|database is locked/i.test(m.message))).toEqual([]);
-    const sdb = new Database(join(data, 'sandbox.db'), { readonly: true });
+    const sdb = openDatabase(join(data, 'sandbox.db'), { readonly: true });
     try {
       expect(sdb.pragma('integrity_check', { simple: true })).toBe('ok');
     } finally {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { describe, expect, it } from 'vitest';
 import { taipeiIso } from '../../src/clock.js';
 import { FIXTURE_NOW, fixture, labup } from '../helpers/cli.js';
@@ -73,7 +73,7 @@ describe('daily --deadline', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ outcome: 'pending', failure: { code: 'DEADLINE_PASSED', exitCode: 3 }, receipts: [{ receiptNo: '1151125000001', statusText: '檢核中' }] });
     // the journal holds the run, stopped, with its 收件序號
-    const db = new Database(join(p.home, 'labup.db'), { readonly: true });
+    const db = openDatabase(join(p.home, 'labup.db'), { readonly: true });
     expect(db.prepare('SELECT state, outcome, receipt_no, exit_code FROM runs').all()).toEqual([{ state: 'stopped', outcome: 'pending', receipt_no: '1151125000001', exit_code: 3 }]);
     db.close();
     // when the same command runs two minutes later, it waits on that 收件序號 and uploads nothing
@@ -81,7 +81,7 @@ describe('daily --deadline', () => {
     const again = await p.run(['daily', fixture('daily/lab-results.csv'), '--sandbox', '--deadline', '30s', '--poll-interval', '1s', '--json'], later);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ outcome: 'passed', resumed: true, receipts: [{ receiptNo: '1151125000001', statusText: '檢核正確' }] });
-    const sb = new Database(join(p.home, 'sandbox', 'sandbox.db'), { readonly: true });
+    const sb = openDatabase(join(p.home, 'sandbox', 'sandbox.db'), { readonly: true });
     expect((sb.prepare('SELECT COUNT(*) AS n FROM submissions').get() as { n: number }).n).toBe(1);
     sb.close();
   });

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueSoftwareCard, toPkcs12 } from '../../src/card/sandbox-ca.js';
 import { faultOnce } from '../../src/sandbox/faults.js';
@@ -66,7 +66,7 @@ describe('labup against a portal URL: sign-in, journal, faults', () => {
     expect(doc).toMatchObject({ receiptNo: t.sb.admin.submissions()[0]!.receiptNo, replayed: true, adopted: true });
     expect(lost.stderr).toContain('adopted');
     expect(t.sb.admin.counts().submissions).toBe(1);
-    const db = () => new Database(join(home.path, 'labup.db'), { readonly: true });
+    const db = () => openDatabase(join(home.path, 'labup.db'), { readonly: true });
     const d = db();
     expect(d.prepare('SELECT state, receipt_no, attempts, confirmed_by FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: doc.receiptNo, attempts: 1, confirmed_by: 'adopted' }]);
     d.close();
@@ -84,7 +84,7 @@ describe('labup against a portal URL: sign-in, journal, faults', () => {
     await t.processAll();
     const r = await labup(['status', '--json'], { env });
     expect(r.code).toBe(0);
-    const d = new Database(join(home.path, 'labup.db'), { readonly: true });
+    const d = openDatabase(join(home.path, 'labup.db'), { readonly: true });
     expect(d.prepare('SELECT status, status_text, error_count FROM submissions').get()).toEqual({ status: 'passed', status_text: '檢核正確', error_count: 0 });
     d.close();
   });

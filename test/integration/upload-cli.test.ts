@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCp950 } from '../../src/encoding/cp950.js';
 import { fixture, labup } from '../helpers/cli.js';
@@ -25,7 +25,7 @@ describe('labup upload / status / download --sandbox (the real binary)', () => {
     expect(r.stderr).toContain('sandbox created in');
     expect(r.stderr).toContain('Next: labup status 1151125000001 --wait --sandbox');
     // the journal holds it, in LABUP_HOME
-    const db = new Database(join(home.path, 'labup.db'), { readonly: true });
+    const db = openDatabase(join(home.path, 'labup.db'), { readonly: true });
     expect(db.prepare('SELECT state, receipt_no, upload_date, status FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: receiptNo, upload_date: '1151125', status: 'checking' }]);
     db.close();
   });
@@ -140,10 +140,10 @@ describe('labup upload --sandbox from several processes at once, on first use', 
     expect(new Set(docs.map((d) => d.receiptNo))).toEqual(new Set(['1151125000001']));
     expect(docs.filter((d) => !d.replayed)).toHaveLength(1);
     expect(runs.filter((r) => r.stderr.includes('sandbox created in'))).toHaveLength(1);
-    const sandboxDb = new Database(join(home.path, 'sandbox', 'sandbox.db'), { readonly: true });
+    const sandboxDb = openDatabase(join(home.path, 'sandbox', 'sandbox.db'), { readonly: true });
     expect(sandboxDb.prepare('SELECT COUNT(*) AS n FROM submissions').get()).toEqual({ n: 1 });
     sandboxDb.close();
-    const journal = new Database(join(home.path, 'labup.db'), { readonly: true });
+    const journal = openDatabase(join(home.path, 'labup.db'), { readonly: true });
     expect(journal.prepare('SELECT state, receipt_no FROM submissions').all()).toEqual([{ state: 'sent', receipt_no: '1151125000001' }]);
     journal.close();
   });

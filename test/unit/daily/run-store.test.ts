@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../../src/store/sqlite.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/clock.js';
 import { createRun, findRunByKey, findRunsByInputs, listRuns, recordStep, restartRun, updateRun } from '../../../src/daily/run-store.js';
@@ -28,7 +28,7 @@ describe('the runs table (store migration 4)', () => {
   it('is added to a journal written by an earlier labup, keeping its submissions', () => {
     // given a store at version 2 with a journal entry
     const file = join(dir, 'old.db');
-    const db = new Database(file);
+    const db = openDatabase(file);
     migrate(db, STORE_MIGRATIONS.slice(0, 2), file);
     db.prepare(`INSERT INTO submissions (portal, upload_date, file, file_name, size, content_sha256, idempotency_key, state, created_at, updated_at) VALUES ('p', '1151125', '/f', 'f', 1, 'x', 'k', 'sent', 't', 't')`).run();
     db.close();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../../src/store/sqlite.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/clock.js';
 import { completePersonId } from '../../../src/format/national-id.js';
@@ -43,7 +43,7 @@ describe('the draft store (migration 3)', () => {
     // given a labup.db at schema version 2 holding a journal entry
     store.close();
     const file = join(dir, 'old.db');
-    const db = new Database(file);
+    const db = openDatabase(file);
     for (const m of STORE_MIGRATIONS.slice(0, 2)) m.up(db);
     db.pragma('user_version = 2');
     db.prepare(`INSERT INTO submissions (portal, upload_date, file, file_name, size, content_sha256, idempotency_key, state, created_at, updated_at) VALUES ('p', '1151125', 'f', 'f', 1, 'c', 'k', 'sent', 'x', 'x')`).run();
@@ -62,7 +62,7 @@ describe('the draft store (migration 3)', () => {
     // given a labup.db at version 4 whose step 3 added nothing (labup before entry)
     store.close();
     const file = join(dir, 'reserved.db');
-    const db = new Database(file);
+    const db = openDatabase(file);
     for (const m of STORE_MIGRATIONS.slice(0, 4)) if (m.version !== 3) m.up(db);
     db.pragma('user_version = 4');
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'drafts'`).get()).toBeUndefined();
@@ -73,7 +73,7 @@ describe('the draft store (migration 3)', () => {
     // and a store whose step 3 made them keeps its drafts through step 5
     store.close();
     const kept = join(dir, 'kept.db');
-    const db3 = new Database(kept);
+    const db3 = openDatabase(kept);
     for (const m of STORE_MIGRATIONS.slice(0, 3)) m.up(db3);
     db3.pragma('user_version = 3');
     db3.prepare(`INSERT INTO drafts (status, record, created_at, updated_at) VALUES ('draft', '{"header":{},"items":[]}', 'x', 'x')`).run();

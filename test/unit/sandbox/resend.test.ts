@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/clock.js';
 import { completeDueResends, fileResendRequest, listResendRequests } from '../../../src/sandbox/resend.js';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../../src/store/sqlite.js';
 import { migrate } from '../../../src/store/migrate.js';
 import { SANDBOX_MIGRATIONS, openSandboxDb, type Db } from '../../../src/sandbox/state.js';
 import type { Session } from '../../../src/sandbox/auth.js';
@@ -125,11 +125,11 @@ describe('upgrading a sandbox made before 申請重送 (schema version 1)', () =
     const file = join(dir, 'sandbox.db');
     try {
       // given a version-1 sandbox
-      const v1 = new Database(file);
+      const v1 = openDatabase(file);
       migrate(v1, SANDBOX_MIGRATIONS.slice(0, 1), file);
       v1.close();
       // and a process that read version 1 just before another upgraded the file
-      const late = new Database(file);
+      const late = openDatabase(file);
       let reads = 0;
       const stale = new Proxy(late, {
         get(target, key) {

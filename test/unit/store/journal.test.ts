@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase, type SqliteDatabase } from '../../../src/store/sqlite.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../../src/clock.js';
 import { openStore, STORE_MIGRATIONS } from '../../../src/store/store.js';
@@ -46,10 +46,10 @@ describe('the store and its migrations', () => {
   });
 
   it('applies only the steps a database has not seen, and refuses one written by a newer labup', () => {
-    const db = new Database(join(dir, 'm.db'));
+    const db = openDatabase(join(dir, 'm.db'));
     const steps = [
-      { version: 1, description: 'a', up: (d: Database.Database) => d.exec('CREATE TABLE a (x)') },
-      { version: 2, description: 'b', up: (d: Database.Database) => d.exec('CREATE TABLE b (x)') },
+      { version: 1, description: 'a', up: (d: SqliteDatabase) => d.exec('CREATE TABLE a (x)') },
+      { version: 2, description: 'b', up: (d: SqliteDatabase) => d.exec('CREATE TABLE b (x)') },
     ];
     expect(migrate(db, steps.slice(0, 1), 'm.db')).toEqual({ from: 0, to: 1 });
     expect(migrate(db, steps, 'm.db')).toEqual({ from: 1, to: 2 });
