@@ -202,8 +202,10 @@ export function openStore(options: OpenStoreOptions = {}): Store {
     });
   }
   try {
-    db.pragma('journal_mode = WAL');
+    // The wait first: switching a new file to WAL takes a lock that another process opening the
+    // same journal at that moment may hold.
     db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     migrate(db, STORE_MIGRATIONS, file);
   } catch (err) {
