@@ -15,15 +15,7 @@ describe('labup against a portal URL: sign-in, journal, faults', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     t = await testSandbox();
-    env = {
-      LABUP_HOME: home.path,
-      LABUP_PORTAL: t.sb.url,
-      LABUP_CARD: t.sb.demo!.card,
-      LABUP_PIN_SOURCE: t.sb.demo!.pinSource,
-      LABUP_USER_ID_SOURCE: 'env:DEMO_USER_ID',
-      DEMO_USER_ID: 'A123456789',
-      NO_PROXY: '127.0.0.1',
-    };
+    env = t.env(home.path);
   });
   afterAll(async () => {
     await t.stop();

@@ -29,16 +29,7 @@ describe('query conventions: labup status and labup download listings', () => {
       await t.processAll();
       t.clock.advance(60_000);
     }
-    env = {
-      LABUP_HOME: home.path,
-      LABUP_PORTAL: t.sb.url,
-      LABUP_CARD: t.sb.demo!.card,
-      LABUP_PIN_SOURCE: t.sb.demo!.pinSource,
-      LABUP_USER_ID_SOURCE: 'env:DEMO_USER_ID',
-      DEMO_USER_ID: 'A123456789',
-      NO_PROXY: '127.0.0.1',
-      LABUP_NOW: '2026-11-25T21:10:00+08:00',
-    };
+    env = { ...t.env(home.path), LABUP_NOW: '2026-11-25T21:10:00+08:00' };
   });
   afterAll(async () => {
     await t.stop();

@@ -46,6 +46,8 @@ export interface TestSandbox {
   client: HttpPortalClient;
   /** Another client (not signed in). */
   newClient(o?: Partial<HttpPortalClientOptions>): HttpPortalClient;
+  /** The environment for the real binary: this portal, the demo card and user, LABUP_HOME `home`. */
+  env(home: string): Record<string, string>;
   /** Moves the clock past the processing delay and processes everything due. */
   processAll(): Promise<void>;
   stop(): Promise<void>;
@@ -72,6 +74,15 @@ export async function testSandbox(o: Partial<StartSandboxOptions> & { at?: strin
     card,
     client,
     newClient,
+    env: (home) => ({
+      LABUP_HOME: home,
+      LABUP_PORTAL: sb.url,
+      LABUP_CARD: sb.demo!.card,
+      LABUP_PIN_SOURCE: sb.demo!.pinSource,
+      LABUP_USER_ID_SOURCE: 'env:DEMO_USER_ID',
+      DEMO_USER_ID: DEMO_USER,
+      NO_PROXY: '127.0.0.1',
+    }),
     async processAll() {
       clock.advance(6000);
       await sb.admin.processDue();
