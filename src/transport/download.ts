@@ -102,12 +102,12 @@ function dateArg(value: string | undefined, what: string): string | undefined {
   return formatRocDate(d);
 }
 
-/** Writes `data` to `path` through a temporary file in the same folder, mode 0600. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+/** Writes `data` to `path` through a temporary file in the same folder, mode 0600 unless told. */
+export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o600): Promise<void> {
   const tmp = join(resolve(path, '..'), `.${randomBytes(6).toString('hex')}.labup-tmp`);
   try {
-    await writeFile(tmp, data, { mode: 0o600 });
-    await chmod(tmp, 0o600);
+    await writeFile(tmp, data, { mode });
+    await chmod(tmp, mode);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });

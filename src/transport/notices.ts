@@ -4,14 +4,15 @@
  * (a temporary file in the same folder, then renamed), mode 0644; one already there with the same
  * content is skipped, one that changed on the portal is replaced.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LabupError, fileError, portalError, usageError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
 import { formatRocDate } from '../format/roc.js';
 import { parseDateArg, type PageRequest } from '../query.js';
+import { writeFileAtomic } from './download.js';
 import type { PortalClient } from './portal-client.js';
+import { sha256Hex } from './protocol.js';
 import { isSafeAttachmentName, type Notice } from './portal-manual.js';
 
 export interface ListNoticesOptions {
@@ -70,21 +71,6 @@ export interface AttachmentsReport {
   failures: AttachmentFailure[];
 }
 
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-/** Writes `data` to `path` through a temporary file in the same folder, then renames it; mode 0644. */
-async function writePublicAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(resolve(path, '..'), `.${randomBytes(6).toString('hex')}.labup-tmp`);
-  try {
-    await writeFile(tmp, data, { mode: 0o644 });
-    await chmod(tmp, 0o644);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw fileError(err, path, 'write');
-  }
-}
-
 export async function fetchAttachments(o: FetchAttachmentsOptions): Promise<AttachmentsReport> {
   if (!Number.isInteger(o.noticeId) || o.noticeId < 1) throw usageError('BAD_NOTICE_ID', `“${o.noticeId}” is not a notice number`, { hint: 'labup notices lists them with their numbers.' });
   const notice = await o.client.getNotice(o.noticeId);
@@ -112,14 +98,14 @@ export async function fetchAttachments(o: FetchAttachmentsOptions): Promise<Atta
       if (!isSafeAttachmentName(a.name)) throw portalError('ATTACHMENT_NAME_UNSAFE', `the portal names an attachment “${a.name.slice(0, 120)}”, which cannot be a file name`, { hint: 'Nothing was written; tell the portal’s contact window (labup contact).' });
       const path = join(outDir, a.name);
       const here = await readFile(path).catch(() => undefined);
-      if (here && sha256(here) === a.sha256) {
+      if (here && sha256Hex(here) === a.sha256) {
         files.push({ name: a.name, path, size: a.size, sha256: a.sha256, contentType: a.contentType, skipped: true, replaced: false });
         continue;
       }
       const got = await o.client.downloadAttachment(notice.id, a.name);
-      const sum = sha256(got.data);
+      const sum = sha256Hex(got.data);
       if (sum !== a.sha256) throw portalError('DOWNLOAD_CORRUPT', `${a.name}: the content does not match the portal's SHA-256`, { hint: 'Download it again.' });
-      await writePublicAtomic(path, got.data);
+      await writeFileAtomic(path, got.data, 0o644);
       o.host?.notify({ level: 'verbose', code: 'ATTACHMENT_SAVED', message: `${a.name} → ${path}` });
       files.push({ name: a.name, path, size: got.data.length, sha256: sum, contentType: a.contentType, skipped: false, replaced: here !== undefined });
     } catch (err) {
