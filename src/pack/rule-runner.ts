@@ -4,9 +4,8 @@
  * and deflate (zlib's thread pool) overlap. Results always come back in the order the batches were
  * handed over; the worker takes over the keys seen so far, so DUPLICATE_KEY spans the whole file.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { isolatedScript } from '../isolated.js';
 import { RuleChecker, type RuleCheckOptions, type RuleFinding } from './rule-check.js';
 import type { XmlBatch, XmlLayout } from './xml-batch.js';
 
@@ -28,12 +27,7 @@ export interface RuleWorkerRequest {
 export type RuleWorkerReply = { id: number; findings: RuleFinding[][] } | { id: number; error: string };
 
 /** The compiled worker script, or null when running from TypeScript sources without a build. */
-function workerScript(): URL | null {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) return new URL('./rule-worker.js', here);
-  const built = new URL('../../dist/pack/rule-worker.js', here);
-  return existsSync(fileURLToPath(built)) ? built : null;
-}
+const workerScript = (): URL | null => isolatedScript(import.meta.url, './rule-worker.js', '../../dist/pack/rule-worker.js');
 
 /** XML written before the rules move to a worker under `auto` (a worker costs a start-up). */
 const AUTO_WORKER_AFTER_BYTES = 8 * 1024 * 1024;

@@ -12,17 +12,11 @@ import type { IoHost } from '../io-host.js';
 import { formatRocInstant } from '../query.js';
 import { ApiError, badRequest, forbidden, notFound } from './api-error.js';
 import type { Session } from './auth.js';
+import { RESEND_STATUS_TEXT } from '../transport/portal-manual.js';
 import { parsePaging, rocSlashed, type PageJson } from './queries.js';
 import type { Db, FileRow, ResendRow, SubmissionRow } from './state.js';
 
 export type ResendState = ResendRow['state'];
-
-/** As the portal would label them in its listing. */
-export const RESEND_STATE_TEXT: Record<ResendState, string> = {
-  pending: '申請重送中',
-  done: '已重送',
-  failed: '重送失敗',
-};
 
 export interface ResendJson {
   id: number;
@@ -54,7 +48,7 @@ export function resendJson(row: ResendRow & { upload_date?: string }): ResendJso
     requestedAtText: formatRocInstant(new Date(row.requested_at)),
     dueAt: taipeiIso(new Date(row.due_at)),
     status: row.state,
-    statusText: RESEND_STATE_TEXT[row.state],
+    statusText: RESEND_STATUS_TEXT[row.state],
     completedAt: row.completed_at === null ? null : taipeiIso(new Date(row.completed_at)),
     fileId: row.file_id,
     failure: row.failure,
@@ -105,7 +99,7 @@ export function listResendRequests(db: Db, institutionCode: string, q: URLSearch
   const criteria: Record<string, unknown> = {};
   const status = q.get('status');
   if (status !== null) {
-    if (!(status in RESEND_STATE_TEXT)) throw badRequest('BAD_QUERY', 'status must be pending, done or failed');
+    if (!(status in RESEND_STATUS_TEXT)) throw badRequest('BAD_QUERY', 'status must be pending, done or failed');
     where.push('state = ?');
     args.push(status);
     criteria.status = status;
