@@ -64,7 +64,6 @@ function toPlace(loc: SourceLocation, at: SourcePlace['at'], rows: SourceRow[] |
  * Runs the export through `pack` (nothing written) and keeps the hdata at the `wanted` positions. */
 export async function indexPackedSource(file: string, wanted: ReadonlySet<number>, options: PackedSourceOptions = {}): Promise<SourceIndex> {
   const kept = new Map<number, Kept>();
-  const rdataCounts = new Map<number, number>();
   const result = await pack([file], {
     dryRun: true,
     force: true,
@@ -79,9 +78,9 @@ export async function indexPackedSource(file: string, wanted: ReadonlySet<number
     ...(options.delimiter !== undefined ? { delimiter: options.delimiter } : {}),
     ...(options.inputEncoding !== undefined ? { inputEncoding: options.inputEncoding } : {}),
     ...(options.groupWindow !== undefined ? { groupWindow: options.groupWindow } : {}),
-    onHdata: (hdata: number, g: Group, locate) => {
+    onHdata: (hdata: number, group: () => Group, locate) => {
       if (!wanted.has(hdata)) return;
-      rdataCounts.set(hdata, g.items.length);
+      const g = group();
       const rows = g.sealed ? null : g.itemsAt.map((at) => ({ line: at.line, ...(at.row !== undefined ? { row: at.row + 1 } : {}) }));
       kept.set(hdata, { header: { ...g.header }, items: g.items.map((it) => ({ ...it })), rows, locate });
     },
@@ -94,7 +93,7 @@ export async function indexPackedSource(file: string, wanted: ReadonlySet<number
     entry: null,
     counts: { hdata: result.counts.hdata, rdata: result.counts.rdata },
     stoppedAt: null,
-    rdataOf: (h) => rdataCounts.get(h),
+    rdataOf: (h) => kept.get(h)?.items.length,
     locate(row: CheckRow): SourceHit | undefined {
       if (row.hdata === null) return { place: null, patient: null, orderCode: null, value: null };
       const k = kept.get(row.hdata);

@@ -83,9 +83,10 @@ export interface PackOptions {
   /**
    * Called with each hdata as it is written: its 1-based position, the input rows it was grouped
    * from, and where each of its values came from (how `labup explain` maps a check file back to the
-   * export).
+   * export). `group` builds the group on demand (CSV rows are copied out of the row store); call
+   * it during the callback for any hdata whose `locate` is kept.
    */
-  onHdata?: (hdata: number, group: Group, locate: (field: string | null, rdata: number | null) => SourceLocation) => void;
+  onHdata?: (hdata: number, group: () => Group, locate: (field: string | null, rdata: number | null) => SourceLocation) => void;
 }
 
 export interface PackCounts {
@@ -707,7 +708,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     }
     writer.endHdata();
     live.set(hdata, g);
-    options.onHdata?.(hdata, g, (field, rdata) => locate(g, field, rdata));
+    options.onHdata?.(hdata, () => g, (field, rdata) => locate(g, field, rdata));
     if (writer.size >= batchBytes) await flushBatch();
   };
 
@@ -797,8 +798,9 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     writer.endHdata();
     live.set(hdata, g);
     if (options.onHdata) {
-      const snap = snapshotRows(g);
-      options.onHdata(hdata, snap, (field, rdata) => locate(snap, field, rdata));
+      let snap: Group | undefined;
+      const group = () => (snap ??= snapshotRows(g));
+      options.onHdata(hdata, group, (field, rdata) => locate(group(), field, rdata));
     }
     rowGroupsWritten = g + 1;
     // Its rows' values are written: only where they were is kept, for findings.
