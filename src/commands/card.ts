@@ -23,7 +23,7 @@ export function register(program: Command, wrap: Wrap): void {
     .command('list')
     .summary('slots, tokens, certificates and their keys; no PIN needed')
     .description(
-      'Lists what a PKCS#11 module sees: slots, tokens (label, manufacturer, model, serial, PIN state), certificates (subject, issuer, serial, key, validity, 醫事機構代碼, HCA card type, CKA_ID) and whether the private key with the same CKA_ID is on the token. Warns when a certificate expires within 30 days. No PIN is needed; with --card p12:… it shows the software token instead.\n\n' +
+      'Lists what a PKCS#11 module sees: slots, tokens (label, manufacturer, model, serial, PIN state), certificates (subject, issuer, serial, key, validity, 醫事機構代碼, HCA card type, CKA_ID) and whether the private key with the same CKA_ID is on the token. Warns when a certificate expires within 30 days. No PIN is needed; with --card p12:… it shows the software token instead (its passphrase comes from the PIN source).\n\n' +
         'Module: --module, else module-path in --card, else module-path of the configured card, else LABUP_PKCS11_MODULE, else the usual places (Windows: HCAPKCS11.dll in System32, then SysWOW64; elsewhere OpenSC, then SoftHSM).\n\n' +
         'Exit codes: 0 listed, 2 usage error, 4 module not found or card problem.',
     )

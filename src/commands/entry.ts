@@ -187,7 +187,8 @@ export function register(program: Command, wrap: Wrap): void {
     .alias('add')
     .summary('the entry form (interactive), or FILE|- to add drafts from JSON')
     .description(
-      'Without a file: the entry form (a terminal is needed). With FILE (or - for standard input): each order of the ' +
+      'Without a file: the entry form (a terminal is needed; with --json, standard input is read as JSON instead). ' +
+        'With FILE (or - for standard input): each order of the ' +
         'JSON is saved as a draft and its number printed, one per line (with --json: one document, {ok, drafts: [{id, ' +
         'ok, errors, warnings}], warnings}). The JSON is what labup pack reads: {"h1": "1", …, "items": [{"r1": "1", …}]}, ' +
         'flat rows, NDJSON or an array; keys are field ids or 資料名稱. The form’s defaults apply: h2 from --hosp or the ' +
@@ -303,7 +304,7 @@ export function register(program: Command, wrap: Wrap): void {
     .summary('remove drafts')
     .argument('<ids...>', 'draft numbers')
     .option('--force', 'also remove drafts already uploaded (檢核中, 檢核正確) from this list; the portal keeps what it received')
-    .description('Removes drafts (暫存, 檢核錯誤). Uploaded ones only with --force. An unknown number removes nothing.\n\nExit codes: 0, 2 usage.')
+    .description('Removes drafts (暫存, 檢核錯誤). Uploaded ones only with --force. A number that is not a draft here stops it before anything is removed (ENTRY_NOT_FOUND).\n\nExit codes: 0, 2 usage (no such draft).')
     .action(
       wrap(async (ctx, ids: string[], opts: { force?: boolean }) => {
         const { removeDraftsById } = await import('../entry/entry.js');
