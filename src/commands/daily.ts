@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Wrap } from '../cli/main.js';
 import { addPortalOptions, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 import type { ZipEncryption } from '../transport/portal-client.js';
-import { nonNegative, normaliseEncoding, positive } from '../cli/args.js';
+import { delimiter, nonNegative, normaliseEncoding, positive } from '../cli/args.js';
 
 interface DailyFlags extends PortalFlags {
   map?: string;
@@ -123,7 +123,7 @@ export function register(program: Command, wrap: Wrap): void {
           ...(opts.map ? { map: opts.map } : {}),
           format: opts.format,
           inputEncoding: normaliseEncoding(opts.inputEncoding),
-          ...(opts.delimiter !== undefined ? { delimiter: opts.delimiter === '\\t' || opts.delimiter.toLowerCase() === 'tab' ? '\t' : opts.delimiter } : {}),
+          ...(opts.delimiter !== undefined ? { delimiter: delimiter(opts.delimiter) } : {}),
           encoding: opts.encoding,
           replaceUnencodable: opts.replaceUnencodable === true,
           ...(cfg.institution ? { hosp: cfg.institution } : {}),

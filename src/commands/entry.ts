@@ -307,9 +307,9 @@ export function register(program: Command, wrap: Wrap): void {
     .description('Removes drafts (暫存, 檢核錯誤). Uploaded ones only with --force. A number that is not a draft here stops it before anything is removed (ENTRY_NOT_FOUND).\n\nExit codes: 0, 2 usage (no such draft).')
     .action(
       wrap(async (ctx, ids: string[], opts: { force?: boolean }) => {
-        const { removeDraftsById } = await import('../entry/entry.js');
+        const { removeDrafts } = await import('../entry/drafts.js');
         const store = openStoreFromCli(ctx);
-        const removed = removeDraftsById(store, ids.map(draftId), opts.force === true);
+        const removed = removeDrafts(store, ids.map(draftId), { force: opts.force === true });
         if (ctx.globals.json) ctx.out.resultJson({ removed: removed.map((d) => d.id) });
         else for (const d of removed) ctx.out.result(`removed #${d.id} (${d.statusText})`);
         return ExitCode.OK;

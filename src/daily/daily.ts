@@ -19,7 +19,7 @@ import { ExitCode, isLabupError, usageError, type LabupError } from '../errors.j
 import type { IoHost } from '../io-host.js';
 import type { Env } from '../paths.js';
 import type { LabupConfig } from '../config/config.js';
-import { formatRocDate, formatRocSlashed, parseRocDate, taipeiToday, type CalendarDate } from '../format/roc.js';
+import { formatRocDate, formatRocSlashed, parseRocDate, rocSlashed, taipeiToday, type CalendarDate } from '../format/roc.js';
 import { maskIdsInText } from '../format/national-id.js';
 import { resolveUploadDate, uploadDateAllowed } from '../validate.js';
 import { pack, resolveUploadTime, type PackOptions } from '../pack/pack.js';
@@ -728,11 +728,6 @@ function packOptions(p: DailyPackOptions): Partial<PackOptions> {
     ...(p.groupWindow !== undefined ? { groupWindow: p.groupWindow } : {}),
     ...(p.apiName !== undefined ? { apiName: p.apiName } : {}),
   };
-}
-
-function rocSlashed(roc: string): string {
-  const d = parseRocDate(roc);
-  return d.ok ? formatRocSlashed(d.value) : roc;
 }
 
 /** Files already known keep what they learned (decrypted paths); fresh listings update the rest. */

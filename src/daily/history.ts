@@ -5,7 +5,7 @@
  * and sorted with the conventions of every listing (src/query.ts).
  */
 import type { Clock } from '../clock.js';
-import { formatRocDate, formatRocSlashed, parseRocDate } from '../format/roc.js';
+import { formatRocDate, formatRocSlashed, rocSlashed } from '../format/roc.js';
 import { paginate, parseDateRange, parsePageRequest, sortBy, type Page } from '../query.js';
 import type { Store } from '../store/store.js';
 import { listJournal, type JournalState } from '../store/journal.js';
@@ -71,11 +71,6 @@ const OUTCOME_TEXT: Record<RunOutcome, string> = {
   error: '未上傳 (stopped)',
 };
 
-function slashed(roc: string): string {
-  const d = parseRocDate(roc);
-  return d.ok ? formatRocSlashed(d.value) : roc;
-}
-
 function runRef(r: RunRecord): NonNullable<HistoryItem['run']> {
   return {
     id: r.id,
@@ -108,7 +103,7 @@ export function history(store: Store, o: HistoryOptions): HistoryResult {
     const r = (e.receiptNo ? byReceipt.get(`${e.portal}|${e.receiptNo}`) : undefined) ?? byZip.get(`${e.portal}|${e.contentSha256}`);
     if (r) shown.add(r.id);
     items.push({
-      uploadDate: slashed(e.uploadDate),
+      uploadDate: rocSlashed(e.uploadDate),
       at: e.sentAt ?? e.createdAt,
       receiptNo: e.receiptNo,
       sendState: e.state,
@@ -125,7 +120,7 @@ export function history(store: Store, o: HistoryOptions): HistoryResult {
   for (const r of runs) {
     if (shown.has(r.id)) continue;
     items.push({
-      uploadDate: slashed(r.uploadDate),
+      uploadDate: rocSlashed(r.uploadDate),
       at: r.startedAt,
       receiptNo: r.receiptNo,
       sendState: null,

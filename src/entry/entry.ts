@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Finding } from '../format/findings.js';
 import { maskId, maskIdsInText, PERSON_ID_FIELDS } from '../format/national-id.js';
 import type { Store } from '../store/store.js';
-import { createDraft, getDraft, isEditable, removeDrafts, updateDraft, type Draft, type DraftStatus, type PortalError } from './drafts.js';
+import { createDraft, getDraft, isEditable, updateDraft, type Draft, type DraftStatus, type PortalError } from './drafts.js';
 export { portalErrorLine } from './drafts.js';
 import { applyEdits, type SetSpec } from './edit.js';
 import { readJsonOrders } from './json-input.js';
@@ -59,10 +59,6 @@ export function editDraft(store: Store, id: number, sets: SetSpec[], removeItems
     return saveRecord(store, id, d.record, o);
   }
   return saveRecord(store, id, applyEdits(d.record, sets, removeItems), o);
-}
-
-export function removeDraftsById(store: Store, ids: number[], force: boolean): Draft[] {
-  return removeDrafts(store, ids, { force });
 }
 
 /** An order with IDs masked (h9, h17, h18, r9), unless `showIds`. */

@@ -129,6 +129,12 @@ export function formatRocSlashed(d: CalendarDate): string {
   return `${rocYearText(d.year)}/${p2(d.month)}/${p2(d.day)}`;
 }
 
+/** A ROC date as stored (`YYYMMDD`) shown as `YYY/MM/DD`; text that is not one, as it is. */
+export function rocSlashed(roc: string): string {
+  const d = parseRocDate(roc);
+  return d.ok ? formatRocSlashed(d.value) : roc;
+}
+
 /** Today's date in Asia/Taipei. */
 export function taipeiToday(now: Date): CalendarDate {
   const p = taipeiParts(now);

@@ -4,7 +4,7 @@
  * (default within 7 days, sorted by 提供下載日期), both paged.
  */
 import { addDays, taipeiIso, type Clock } from '../clock.js';
-import { formatRocDate, formatRocSlashed, parseRocDate, parseUserDate, taipeiToday } from '../format/roc.js';
+import { formatRocDate, formatRocSlashed, parseUserDate, rocSlashed, taipeiToday } from '../format/roc.js';
 import { fromTaipei, taipeiDisplay } from '../clock.js';
 import { STATUS_TEXT } from '../transport/portal-client.js';
 import { badRequest } from './api-error.js';
@@ -41,11 +41,6 @@ export function dateParam(q: URLSearchParams, name: string): string | undefined 
   return formatRocDate(d);
 }
 
-function slashed(roc7: string): string {
-  const d = parseRocDate(roc7);
-  return d.ok ? formatRocSlashed(d.value) : roc7;
-}
-
 export interface SubmissionJson {
   receiptNo: string;
   uploadDate: string;
@@ -67,7 +62,7 @@ export function submissionJson(db: Db, row: SubmissionRow, now: number): Submiss
   const files = row.status === 'checking' ? [] : (db.prepare("SELECT id, name FROM files WHERE submission_id = ? AND state = 'available' AND expires_at > ? ORDER BY provided_at").all(row.id, now) as Array<{ id: string; name: string }>);
   return {
     receiptNo: row.receipt_no,
-    uploadDate: slashed(row.upload_date),
+    uploadDate: rocSlashed(row.upload_date),
     sentAt: taipeiIso(new Date(row.sent_at)),
     sentAtText: taipeiDisplay(new Date(row.sent_at)),
     status: row.status,
@@ -128,12 +123,12 @@ export function listSubmissions(db: Db, institutionCode: string, q: URLSearchPar
   if (from) {
     where.push('upload_date >= ?');
     args.push(from);
-    criteria.uploadDateFrom = slashed(from);
+    criteria.uploadDateFrom = rocSlashed(from);
   }
   if (to) {
     where.push('upload_date <= ?');
     args.push(to);
-    criteria.uploadDateTo = slashed(to);
+    criteria.uploadDateTo = rocSlashed(to);
   }
   if (!receipts.length && !from && !to && sha === null) {
     // The portal's default: data created in the last two days (yesterday and today).
@@ -180,7 +175,7 @@ export function fileJson(row: FileRow): FileJson {
     id: row.id,
     name: row.name,
     receiptNo: row.receipt_no,
-    uploadDate: slashed(row.upload_date),
+    uploadDate: rocSlashed(row.upload_date),
     remark: row.remark,
     providedAt: taipeiIso(at),
     providedAtText: `${formatRocSlashed(taipeiToday(at))} ${p.slice(11, 16)}`,
@@ -208,12 +203,12 @@ export function listFiles(db: Db, institutionCode: string, q: URLSearchParams, c
   if (from) {
     where.push('upload_date >= ?');
     args.push(from);
-    criteria.uploadDateFrom = slashed(from);
+    criteria.uploadDateFrom = rocSlashed(from);
   }
   if (to) {
     where.push('upload_date <= ?');
     args.push(to);
-    criteria.uploadDateTo = slashed(to);
+    criteria.uploadDateTo = rocSlashed(to);
   }
   const { column, order } = sortParam(q, FILE_SORT, 'providedAt');
   const { page, pageSize } = parsePaging(q);
@@ -222,4 +217,3 @@ export function listFiles(db: Db, institutionCode: string, q: URLSearchParams, c
   return { items: rows.map(fileJson), page, pageSize, total, totalPages: Math.ceil(total / pageSize), criteria };
 }
 
-export { slashed as rocSlashed };

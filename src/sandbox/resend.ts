@@ -13,7 +13,8 @@ import { formatRocInstant } from '../query.js';
 import { ApiError, badRequest, forbidden, notFound } from './api-error.js';
 import type { Session } from './auth.js';
 import { RESEND_STATUS_TEXT } from '../transport/portal-manual.js';
-import { parsePaging, rocSlashed, type PageJson } from './queries.js';
+import { rocSlashed } from '../format/roc.js';
+import { parsePaging, type PageJson } from './queries.js';
 import type { Db, FileRow, ResendRow, SubmissionRow } from './state.js';
 
 export type ResendState = ResendRow['state'];
