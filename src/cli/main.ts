@@ -124,7 +124,16 @@ export async function main(argv: string[], worldOverrides: Partial<World> = {}):
         ...(typeof g.profile === 'string' ? { profile: g.profile } : {}),
         ...(typeof g.config === 'string' ? { config: g.config } : {}),
       };
-      out = new Output({ stdout: world.stdout, stderr: world.stderr, ...globals, logFile: globals.logFile ?? configuredLogFile(world, globals), clock: world.clock });
+      const config: CliContext['config'] = (flags, flagNames, withProfile = true) =>
+        loadConfig({
+          cwd: world.cwd,
+          env: withProfile ? world.env : { ...world.env, LABUP_PROFILE: undefined },
+          ...(flags ? { flags } : {}),
+          ...(flagNames ? { flagNames } : {}),
+          ...(globals.profile && withProfile ? { profile: globals.profile } : {}),
+          ...(globals.config ? { projectFile: globals.config } : {}),
+        });
+      out = new Output({ stdout: world.stdout, stderr: world.stderr, ...globals, logFile: globals.logFile ?? configuredLogFile(config, world), clock: world.clock });
       const ctx: CliContext = {
         out,
         env: world.env,
@@ -133,15 +142,7 @@ export async function main(argv: string[], worldOverrides: Partial<World> = {}):
         prompter: world.prompter ?? inquirerPrompter(world.stdin, world.stderr),
         stdin: world.stdin,
         globals,
-        config: (flags, flagNames, withProfile = true) =>
-          loadConfig({
-            cwd: world.cwd,
-            env: withProfile ? world.env : { ...world.env, LABUP_PROFILE: undefined },
-            ...(flags ? { flags } : {}),
-            ...(flagNames ? { flagNames } : {}),
-            ...(globals.profile && withProfile ? { profile: globals.profile } : {}),
-            ...(globals.config ? { projectFile: globals.config } : {}),
-          }),
+        config,
         onExit: (fn) => cleanups.push(fn),
       };
       exitCode = await action(ctx, ...args.slice(0, -1));
@@ -171,9 +172,9 @@ export async function main(argv: string[], worldOverrides: Partial<World> = {}):
 }
 
 /** `logFile` from LABUP_LOG_FILE or the config; a config that does not load is reported by the command itself. */
-function configuredLogFile(world: World, globals: GlobalOptions): string | undefined {
+function configuredLogFile(config: CliContext['config'], world: World): string | undefined {
   try {
-    return loadConfig({ cwd: world.cwd, env: world.env, ...(globals.profile ? { profile: globals.profile } : {}), ...(globals.config ? { projectFile: globals.config } : {}) }).values.logFile;
+    return config().values.logFile;
   } catch {
     return world.env.LABUP_LOG_FILE;
   }
