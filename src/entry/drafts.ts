@@ -138,7 +138,8 @@ export function getDraft(store: Store, id: number): Draft {
   return d;
 }
 
-function readOnly(d: Draft, what: string) {
+/** The refusal to change a draft the portal has (檢核中, 檢核正確). */
+export function readOnly(d: Draft, what: string) {
   return usageError('ENTRY_READ_ONLY', `draft #${d.id} is ${d.statusText} (收件序號 ${d.receiptNo ?? '—'}): it cannot be ${what}`, {
     hint: d.status === 'checking' ? 'Wait for the portal’s result (labup entry query); a 檢核錯誤 record can then be corrected.' : 'A 檢核正確 record is final; enter a correction as a new record with a later h16 (表七).',
   });

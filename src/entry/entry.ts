@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Finding } from '../format/findings.js';
 import { maskId, maskIdsInText, PERSON_ID_FIELDS } from '../format/national-id.js';
 import type { Store } from '../store/store.js';
-import { createDraft, getDraft, isEditable, updateDraft, type Draft, type DraftStatus, type PortalError } from './drafts.js';
+import { createDraft, getDraft, isEditable, readOnly, updateDraft, type Draft, type DraftStatus, type PortalError } from './drafts.js';
 export { portalErrorLine } from './drafts.js';
 import { applyEdits, type SetSpec } from './edit.js';
 import { readJsonOrders } from './json-input.js';
@@ -54,10 +54,8 @@ export async function addDrafts(store: Store, text: string, name: string, o: Add
 /** `entry edit ID --set …`: applies the edits and saves (a 檢核錯誤 draft becomes 暫存 again). */
 export function editDraft(store: Store, id: number, sets: SetSpec[], removeItems: number[], o: SaveOptions): Saved {
   const d = getDraft(store, id);
-  if (!isEditable(d)) {
-    // updateDraft refuses with the reason; check first so that a bad --set is not reported instead.
-    return saveRecord(store, id, d.record, o);
-  }
+  // Refused before the edits are read, so that a bad --set is not reported instead.
+  if (!isEditable(d)) throw readOnly(d, 'edited');
   return saveRecord(store, id, applyEdits(d.record, sets, removeItems), o);
 }
 
