@@ -3,7 +3,7 @@
  * sandbox state); config follows XDG (or %APPDATA% on Windows).
  */
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 
 export type Env = Record<string, string | undefined>;
 
@@ -26,4 +26,10 @@ export function userConfigFile(env: Env = process.env): string {
 /** The SQLite file holding the journal, drafts and history. */
 export function storeFile(env: Env = process.env): string {
   return join(dataHome(env), 'labup.db');
+}
+
+/** A path as shown to the user: relative to `cwd` when it lies below it, else as given. */
+export function shownPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }

@@ -156,9 +156,7 @@ export function register(program: Command, wrap: Wrap): void {
       });
       if (ctx.globals.json) ctx.out.resultJson(result);
       else {
-        const c = ctx.out.cOut;
-        const paint = { bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow, cyan: c.cyan };
-        for (const line of summaryLines(result, { cwd: ctx.cwd, maxErrors: opts.maxErrors ?? 50, paint })) ctx.out.result(ctx.out.mask(line));
+        for (const line of summaryLines(result, { cwd: ctx.cwd, maxErrors: opts.maxErrors ?? 50, paint: ctx.out.cOut })) ctx.out.result(ctx.out.mask(line));
       }
       ctx.out.summary(summaryLine(result, ctx.cwd));
       return result.exitCode;

@@ -1,5 +1,5 @@
 /** `labup decrypt FILE.zip [--out DIR | --stdout]` */
-import { relative, isAbsolute } from 'node:path';
+import { shownPath } from '../paths.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import type { CliContext, Wrap } from '../cli/main.js';
@@ -70,8 +70,7 @@ export function register(program: Command, wrap: Wrap): void {
 
 /** A path relative to the working folder when it is inside it, else absolute. */
 function shown(ctx: CliContext, path: string): string {
-  const rel = relative(ctx.cwd, path);
-  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+  return shownPath(path, ctx.cwd);
 }
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };

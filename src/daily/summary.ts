@@ -2,33 +2,18 @@
  * How a daily result reads: the block a person reads in the morning (stdout), and the one line a
  * cron mail carries (stderr), ending in the final 處理狀態. Pure builders from the result data.
  */
-import { relative, isAbsolute } from 'node:path';
 import { taipeiDisplay } from '../clock.js';
+import { shownPath } from '../paths.js';
 import { formatDailySource, type DailyError } from './daily-errors.js';
+import { plainStyle, type Style } from '../explain/render.js';
 import type { DailyResult } from './daily.js';
-
-export interface Paint {
-  bold(s: string): string;
-  dim(s: string): string;
-  red(s: string): string;
-  green(s: string): string;
-  yellow(s: string): string;
-  cyan(s: string): string;
-}
-
-export const NO_PAINT: Paint = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, cyan: (s) => s };
 
 export interface SummaryOptions {
   /** Paths are shown relative to this folder when inside it. */
   cwd: string;
   /** Errors printed at most (0 = all); all are counted. */
   maxErrors: number;
-  paint?: Paint;
-}
-
-export function shownPath(path: string, cwd: string): string {
-  const rel = relative(cwd, path);
-  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+  paint?: Style;
 }
 
 function plural(n: number, word: string): string {
@@ -55,7 +40,7 @@ function errorWhere(e: DailyError): string {
 
 /** The block printed on stdout. */
 export function summaryLines(r: DailyResult, o: SummaryOptions): string[] {
-  const p = o.paint ?? NO_PAINT;
+  const p = o.paint ?? plainStyle;
   const path = (x: string) => shownPath(x, o.cwd);
   const lines: string[] = [];
   const head = [`labup daily`, r.uploadDate ? `上傳日期 ${r.uploadDate}` : '', r.runId !== null ? `run ${r.runId}` : '', r.dryRun ? 'dry run' : ''].filter(Boolean).join('  ');
