@@ -7,25 +7,11 @@
 import type { Finding } from '../format/findings.js';
 import { nhiCode as nhiCodeInfo } from '../format/nhi-codes.js';
 import { findingDef } from '../format/findings.js';
+import type { SourcePlace } from '../explain/source.js';
 import type { PackFinding } from '../pack/findings.js';
 
 /** Where to fix an error: a place in an input (or in the packed XML when no input row is known). */
-export interface DailySource {
-  file: string;
-  /** The XML entry inside a ZIP, which `line`/`column` refer to. */
-  entry?: string;
-  line: number;
-  column?: number;
-  /** CSV: data row (pack) or spreadsheet row (explain). */
-  row?: number;
-  columnName?: string;
-  /** JSON: RFC 6901 pointer. */
-  pointer?: string;
-  /** The value did not come from the input: `--hosp`, `map defaults`, `h16 stamp` … */
-  from?: string;
-  /** Every row of an order exported as several rows, when all need the fix. */
-  rows?: Array<{ line: number; row?: number; pointer?: string }>;
-}
+export type DailySource = Omit<SourcePlace, 'at'>;
 
 export interface DailyError {
   /** `local`: found by labup before sending; `portal`: listed in the check file. */

@@ -10,17 +10,9 @@ import type { DailyExplainer, ExplainAnswer } from './daily.js';
 
 function toSource(p: SourcePlace | null): DailySource | null {
   if (!p) return null;
-  return {
-    file: p.file,
-    ...(p.entry !== undefined ? { entry: p.entry } : {}),
-    line: p.line,
-    ...(p.column !== undefined ? { column: p.column } : {}),
-    ...(p.row !== undefined ? { row: p.row } : {}),
-    ...(p.columnName !== undefined ? { columnName: p.columnName } : {}),
-    ...(p.pointer !== undefined ? { pointer: p.pointer } : {}),
-    ...(p.from !== undefined ? { from: p.from } : {}),
-    ...(p.rows && p.rows.length > 1 ? { rows: p.rows.map((r) => ({ line: r.line, ...(r.row !== undefined ? { row: r.row } : {}), ...(r.pointer !== undefined ? { pointer: r.pointer } : {}) })) } : {}),
-  };
+  // `at` is explain's own; the rows of an order matter only when there are several.
+  const { at: _at, rows, ...place } = p;
+  return { ...place, ...(rows && rows.length > 1 ? { rows: rows.map((r) => ({ ...r })) } : {}) };
 }
 
 /** The errors of an explained check file as daily errors. */
