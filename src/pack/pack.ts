@@ -373,23 +373,26 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
 
   // Completing a record: h2 from --hosp, map defaults, h4 from h20, the h16 stamp.
   const h2Warned = new Set<string>();
+  /** PACK_H2_DIFFERS, once for each of the first ten values of h2 that are not --hosp. */
+  const warnH2Differs = (h2: string, source: () => SourceLocation) => {
+    if (h2 === hosp || h2Warned.size >= 10 || h2Warned.has(h2)) return;
+    h2Warned.add(h2);
+    add(
+      packFinding({
+        code: 'PACK_H2_DIFFERS',
+        severity: 'warning',
+        field: 'h2',
+        message: `醫事機構代碼與 --hosp 不同 — the input gives h2 “${h2}”, --hosp is ${hosp}; the input’s value is written (reported once per value)`,
+        hint: 'Check that the export belongs to this institution; --hosp only fills records without h2.',
+        source: source(),
+      }),
+    );
+  };
   const complete = (rec: InputRecord) => {
     const h = rec.header;
     if (hosp) {
       if (h.h2 === undefined) h.h2 = hosp;
-      else if (h.h2 !== hosp && h2Warned.size < 10 && !h2Warned.has(h.h2)) {
-        h2Warned.add(h.h2);
-        add(
-          packFinding({
-            code: 'PACK_H2_DIFFERS',
-            severity: 'warning',
-            field: 'h2',
-            message: `醫事機構代碼與 --hosp 不同 — the input gives h2 “${h.h2}”, --hosp is ${hosp}; the input’s value is written (reported once per value)`,
-            hint: 'Check that the export belongs to this institution; --hosp only fills records without h2.',
-            source: { ...rec.at, ...rec.headerPlaces.h2 },
-          }),
-        );
-      }
+      else warnH2Differs(h.h2, () => ({ ...rec.at, ...rec.headerPlaces.h2 }));
     }
     for (const [f, v] of defaultsH) if (h[f] === undefined) h[f] = v;
     if (defaultsR.length) for (const item of rec.items) for (const [f, v] of defaultsR) if (item[f] === undefined) item[f] = v;
@@ -400,22 +403,8 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   const completeRow = (id: number) => {
     if (hosp) {
       if (rows.kind(id, S_H2) === Slot.Empty) rows.setConstant(id, S_H2, hosp);
-      else if (h2Warned.size < 10) {
-        const h2 = rows.text(id, S_H2)!;
-        if (h2 !== hosp && !h2Warned.has(h2)) {
-          h2Warned.add(h2);
-          add(
-            packFinding({
-              code: 'PACK_H2_DIFFERS',
-              severity: 'warning',
-              field: 'h2',
-              message: `醫事機構代碼與 --hosp 不同 — the input gives h2 “${h2}”, --hosp is ${hosp}; the input’s value is written (reported once per value)`,
-              hint: 'Check that the export belongs to this institution; --hosp only fills records without h2.',
-              source: { ...rowAt(id), ...placesByFile.get(rows.file(id))?.h2 },
-            }),
-          );
-        }
-      }
+      // (the row's h2 is made a string only while a warning may still be given)
+      else if (h2Warned.size < 10) warnH2Differs(rows.text(id, S_H2)!, () => ({ ...rowAt(id), ...placesByFile.get(rows.file(id))?.h2 }));
     }
     for (const [slot, v] of defaultSlots) if (rows.kind(id, slot) === Slot.Empty) rows.setConstant(id, slot, v);
     if (rows.kind(id, S_H4) === Slot.Empty) {
