@@ -383,16 +383,21 @@ export class CsvParser {
   }
 }
 
+/** A raw record (a {@link RawRecordSink}'s arguments) as a {@link CsvRecord} object. */
+export function toCsvRecord(bytes: Buffer, start: number, end: number, line: number, f: Int32Array, count: number): CsvRecord {
+  const fields: CsvField[] = new Array(count);
+  for (let k = 0; k < count; k++) {
+    const o = k * FIELD_STRIDE;
+    const flags = f[o + FieldSlot.Flags]!;
+    fields[k] = { start: f[o]!, end: f[o + FieldSlot.End]!, quoted: (flags & FieldFlag.Quoted) !== 0, escapes: (flags & FieldFlag.Escapes) !== 0, stray: (flags & FieldFlag.Stray) !== 0, line: f[o + FieldSlot.Line]! };
+  }
+  return { line, bytes: bytes.subarray(start, end), fields };
+}
+
 /** A sink that turns raw records into {@link CsvRecord} objects. */
 function collect(out: CsvRecord[]): RawRecordSink {
   return (bytes, start, end, line, f, count) => {
-    const fields: CsvField[] = new Array(count);
-    for (let k = 0; k < count; k++) {
-      const o = k * FIELD_STRIDE;
-      const flags = f[o + FieldSlot.Flags]!;
-      fields[k] = { start: f[o]!, end: f[o + 1]!, quoted: (flags & FieldFlag.Quoted) !== 0, escapes: (flags & FieldFlag.Escapes) !== 0, stray: (flags & FieldFlag.Stray) !== 0, line: f[o + FieldSlot.Line]! };
-    }
-    out.push({ line, bytes: bytes.subarray(start, end), fields });
+    out.push(toCsvRecord(bytes, start, end, line, f, count));
   };
 }
 

@@ -7,7 +7,7 @@ import { usageError } from '../errors.js';
 import { FIELD_BY_ID, FIELDS, type FieldId } from '../format/fields.js';
 import { applyTarget, cleanValue, resolveColumn, type ColumnMap, type ColumnTarget } from './column-map.js';
 import { cp950DecodeTable } from '../encoding/cp950.js';
-import { ByteClass, CsvParser, FIELD_STRIDE, FieldFlag, FieldSlot, type CsvField, type CsvRecord, type RawRecordSink } from './csv-parser.js';
+import { ByteClass, CsvParser, FIELD_STRIDE, FieldFlag, FieldSlot, type CsvField, type CsvRecord, type RawRecordSink, toCsvRecord } from './csv-parser.js';
 import { InputDecoder } from './decode.js';
 import { FIELD_SLOT, R_SLOT0, RawFlag, Slot, type RowStore } from './row-store.js';
 import type { FieldPlaces, InputEncodingOption, InputInfo, InputProblem, ReportProblem, SourceLocation } from './types.js';
@@ -93,7 +93,7 @@ class RowReader {
     const o = this.o;
     if (!this.started) {
       this.started = true;
-      const rec = rawToRecord(bytes, start, end, line, f, count);
+      const rec = toCsvRecord(bytes, start, end, line, f, count);
       const h = headerPlans(rec, this.decoder, o);
       const plans: RowPlan[] = h.plans.map((p) => ({ ...p, slot: FIELD_SLOT.get(p.target.field)!, plain: p.target.values === undefined && p.target.convert === undefined }));
       this.colSlot = new Int16Array(h.width).fill(-1);
@@ -243,16 +243,6 @@ function decodeField(rec: CsvRecord, f: CsvField, decoder: InputDecoder): { text
   const d = decoder.decode(rec.bytes, f.start, f.end);
   if (f.escapes) d.text = d.text.replace(/""/g, '"');
   return d;
-}
-
-function rawToRecord(bytes: Buffer, start: number, end: number, line: number, f: Int32Array, count: number): CsvRecord {
-  const fields: CsvField[] = [];
-  for (let k = 0; k < count; k++) {
-    const o = k * FIELD_STRIDE;
-    const flags = f[o + FieldSlot.Flags]!;
-    fields.push({ start: f[o]!, end: f[o + FieldSlot.End]!, quoted: (flags & FieldFlag.Quoted) !== 0, escapes: (flags & FieldFlag.Escapes) !== 0, stray: (flags & FieldFlag.Stray) !== 0, line: f[o + FieldSlot.Line]! });
-  }
-  return { line, bytes: bytes.subarray(start, end), fields };
 }
 
 function headerPlans(rec: CsvRecord, decoder: InputDecoder, o: CsvReadOptions): { plans: Plan[]; places: FieldPlaces; width: number } {
