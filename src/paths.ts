@@ -2,8 +2,9 @@
  * Where labup keeps things. `LABUP_HOME` overrides the data folder (journal, drafts, demo card,
  * sandbox state); config follows XDG (or %APPDATA% on Windows).
  */
+import { access, constants } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 
 export type Env = Record<string, string | undefined>;
 
@@ -32,4 +33,19 @@ export function storeFile(env: Env = process.env): string {
 export function shownPath(path: string, cwd: string): string {
   const rel = relative(cwd, path);
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+/** `dir`, or the nearest folder above it that exists (where it would be created). */
+export async function nearestExisting(dir: string): Promise<string> {
+  let d = dir;
+  for (;;) {
+    try {
+      await access(d, constants.F_OK);
+      return d;
+    } catch {
+      const up = dirname(d);
+      if (up === d) return d;
+      d = up;
+    }
+  }
 }

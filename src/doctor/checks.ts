@@ -5,12 +5,12 @@
  * anything, and stops at the first failure — before uploading.
  */
 import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { taipeiIso, type Clock } from '../clock.js';
 import { authError, configError, fileError, isLabupError, usageError, type LabupError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
-import type { Env } from '../paths.js';
+import { nearestExisting, type Env } from '../paths.js';
 import type { Prompter } from '../prompts.js';
 import type { LabupConfig } from '../config/config.js';
 import type { Store } from '../store/store.js';
@@ -140,20 +140,6 @@ export interface CheckContext {
   portalAsked?: { before: Date; after: Date };
   session?: PortalSession;
   certificate?: CertificateSummary;
-}
-
-async function nearestExisting(dir: string): Promise<string> {
-  let d = dir;
-  for (;;) {
-    try {
-      await access(d, constants.F_OK);
-      return d;
-    } catch {
-      const up = dirname(d);
-      if (up === d) return d;
-      d = up;
-    }
-  }
 }
 
 const isPkcs11 = (uri: string | undefined): boolean => uri !== undefined && /^pkcs11:/i.test(uri);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openDatabase, type SqliteDatabase } from '../store/sqlite.js';
 import { configError, fileError } from '../errors.js';
+import { nearestExisting } from '../paths.js';
 import { STORE_MIGRATIONS } from '../store/store.js';
 
 export interface JournalInspection {
@@ -21,12 +22,7 @@ export interface JournalInspection {
 }
 
 async function writableAncestor(dir: string): Promise<string> {
-  let d = dir;
-  while (!existsSync(d)) {
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
+  const d = await nearestExisting(dir);
   try {
     await access(d, constants.W_OK);
   } catch (err) {
