@@ -11,11 +11,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { addDays, taipeiParts, type Clock } from '../clock.js';
+import { taipeiParts, type Clock } from '../clock.js';
 import { LabupError, dataError, fileError, portalError, usageError } from '../errors.js';
 import type { Finding } from '../format/findings.js';
 import { maskIdsInText } from '../format/national-id.js';
-import { formatRocDate, rocTimestamp, taipeiToday } from '../format/roc.js';
+import { parseRocDate, rocTimestamp } from '../format/roc.js';
 import type { IoHost } from '../io-host.js';
 import { ZipWriter } from '../archive/zip-writer.js';
 import { entryNameFor, nextApiName, placeFile } from '../pack/output-name.js';
@@ -28,6 +28,7 @@ import { DailyXmlWriter, type EncodingProblem } from '../xml/builder.js';
 import { discardUpload, findPendingUpload, getDraft, listDrafts, listUploads, markUploadSent, recordUpload, type Draft, type EntryUpload } from './drafts.js';
 import { isoDate, uploadWindowStart } from './listing.js';
 import { checkEntry, completeRecord, type DailyRecord } from './record.js';
+import { uploadDateAllowed } from '../validate.js';
 
 /** The portal's answers, word for word. */
 export const UPLOAD_MESSAGES = {
@@ -213,10 +214,9 @@ export async function uploadDrafts(o: UploadDraftsOptions): Promise<EntryUploadO
   const portalId = portal.client.id;
   const ids = drafts.map((d) => d.id);
   const fingerprint = fingerprintOf(drafts);
-  const today = taipeiToday(clock.now());
-  const acceptable = new Set([formatRocDate(today), formatRocDate(addDays(today, -1))]);
   let upload = findPendingUpload(store, portalId, ids, fingerprint);
-  if (upload && (!acceptable.has(upload.uploadDate) || !existsSync(upload.file))) upload = undefined;
+  const builtFor = upload ? parseRocDate(upload.uploadDate) : undefined;
+  if (upload && (!builtFor?.ok || !uploadDateAllowed(builtFor.value, clock) || !existsSync(upload.file))) upload = undefined;
   // Other unsent builds holding any of these drafts are stale now.
   for (const u of listUploads(store, { states: ['built'] })) {
     if (u.id !== upload?.id && u.draftIds.some((id) => ids.includes(id))) await discard(store, u, clock);
