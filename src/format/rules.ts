@@ -148,12 +148,13 @@ function isDigits(v: string): boolean {
   return true;
 }
 
+const compiledConditions = new WeakMap<Condition, Predicate>();
+
+/** Whether a condition of 表一 holds for a record (compiled once per condition, see {@link compile}). */
 export function evalCondition(cond: Condition, rec: HdataRecord): boolean {
-  if ('all' in cond) return cond.all.every((c) => evalCondition(c, rec));
-  if ('any' in cond) return cond.any.some((c) => evalCondition(c, rec));
-  if ('orderGroup' in cond) return inOrderGroup(cond.orderGroup, hv(rec, 'h15'));
-  const v = (cond.field.startsWith('h') ? rec.fields[H_INDEX.get(cond.field)!]?.value : undefined) ?? '';
-  return cond.in.includes(v);
+  let p = compiledConditions.get(cond);
+  if (!p) compiledConditions.set(cond, (p = compile(cond)));
+  return p(rec);
 }
 
 /** Reports a value that failed its field's check; returns false (the value is unusable). */
@@ -279,7 +280,7 @@ export function correctionKey(rec: HdataRecord): string {
   return k;
 }
 
-/** A condition compiled to a predicate on the record's header (evaluated as {@link evalCondition} does). */
+/** A condition compiled to a predicate on the record's header: fields outside the header read as empty. */
 type Predicate = (rec: HdataRecord) => boolean;
 
 function compile(cond: Condition): Predicate {
