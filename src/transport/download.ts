@@ -16,7 +16,7 @@ import { formatRocDate, parseUserDate } from '../format/roc.js';
 import { readEntry, readZipDirectory } from '../archive/zip-reader.js';
 import type { Store } from '../store/store.js';
 import { findDownload, recordDownload } from '../store/journal.js';
-import type { FileQuery, PortalClient, PortalFile, ZipEncryption } from './portal-client.js';
+import { pagingOf, type FileQuery, type PortalClient, type PortalFile, type ZipEncryption } from './portal-client.js';
 import type { ResendRequest } from './portal-manual.js';
 import { deliveryZipName } from './protocol.js';
 
@@ -154,7 +154,7 @@ async function listOffered(o: DownloadFilesOptions): Promise<{ files: PortalFile
   };
   if (o.page !== undefined) {
     const p = await o.client.listFiles({ ...query, page: o.page, pageSize: o.pageSize ?? 20 });
-    return { files: p.items, paging: { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order }, criteria: p.criteria ?? {} };
+    return { files: p.items, paging: pagingOf(p, sort, order), criteria: p.criteria ?? {} };
   }
   const out: PortalFile[] = [];
   const pageSize = o.pageSize ?? 100;
@@ -162,7 +162,7 @@ async function listOffered(o: DownloadFilesOptions): Promise<{ files: PortalFile
     const p = await o.client.listFiles({ ...query, page, pageSize });
     out.push(...p.items);
     if (page >= p.totalPages || p.items.length === 0) {
-      return { files: out, paging: { page: null, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order }, criteria: p.criteria ?? {} };
+      return { files: out, paging: { ...pagingOf(p, sort, order), page: null }, criteria: p.criteria ?? {} };
     }
   }
 }

@@ -11,7 +11,7 @@ import type { IoHost } from '../io-host.js';
 import { formatRocDate } from '../format/roc.js';
 import { parseDateArg, type PageRequest } from '../query.js';
 import { writeFileAtomic } from './download.js';
-import type { PortalClient } from './portal-client.js';
+import { pagingOf, type PortalClient } from './portal-client.js';
 import { sha256Hex } from './protocol.js';
 import { isSafeAttachmentName, type Notice } from './portal-manual.js';
 
@@ -33,7 +33,7 @@ export async function listNotices(o: ListNoticesOptions): Promise<NoticesReport>
   const sort = (o.page?.sort ?? 'publishedAt') as 'publishedAt' | 'title' | 'id';
   const order = o.page?.order ?? 'desc';
   const p = await o.client.listNotices({ ...(since ? { since } : {}), sort, order, page: o.page?.page ?? 1, pageSize: o.page?.pageSize ?? 20 });
-  return { notices: p.items, paging: { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order }, criteria: p.criteria ?? {} };
+  return { notices: p.items, paging: pagingOf(p, sort, order), criteria: p.criteria ?? {} };
 }
 
 export interface FetchAttachmentsOptions {

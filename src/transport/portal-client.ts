@@ -108,6 +108,11 @@ export interface Page<T> {
   criteria?: Record<string, unknown>;
 }
 
+/** How a listing's page is reported: the portal's page, its sort, and at least one page in all. */
+export function pagingOf(p: Page<unknown>, sort: string, order: 'asc' | 'desc'): { page: number; pageSize: number; total: number; totalPages: number; sort: string; order: 'asc' | 'desc' } {
+  return { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order };
+}
+
 export interface SubmissionQuery {
   receiptNos?: string[];
   /** 上傳日期 range, ROC YYYMMDD or `YYY/MM/DD`. Without receipts or a range: created in the last two days. */

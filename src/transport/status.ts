@@ -12,7 +12,7 @@ import { formatRocDate, parseUserDate } from '../format/roc.js';
 import { paginate, sortBy, type PageRequest } from '../query.js';
 import type { Store } from '../store/store.js';
 import { journalUpdateStatus } from '../store/journal.js';
-import type { PortalClient, Submission, SubmissionStatus } from './portal-client.js';
+import { pagingOf, type PortalClient, type Submission, type SubmissionStatus } from './portal-client.js';
 
 export interface StatusOptions {
   client: PortalClient;
@@ -126,7 +126,7 @@ async function query(o: StatusOptions): Promise<Listing> {
     page: o.page?.page ?? 1,
     pageSize: o.page?.pageSize ?? 20,
   });
-  return { list: p.items, paging: { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order }, criteria: p.criteria ?? {} };
+  return { list: p.items, paging: pagingOf(p, sort, order), criteria: p.criteria ?? {} };
 }
 
 export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
