@@ -4,26 +4,19 @@
  * requests are polled with backoff until the portal offers the files again (or the timeout), so
  * the caller can download them at once.
  */
-import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { LabupError, usageError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
+import { pollUntilDone, type PollOptions } from './poll.js';
 import type { PortalClient } from './portal-client.js';
 import type { ResendFiled, ResendRequest } from './portal-manual.js';
 
-export interface RequestResendOptions {
+export interface RequestResendOptions extends PollOptions {
   client: PortalClient;
   /** 收件序號 whose check files are asked for again. */
   receipts: string[];
   /** Poll until each request is done or failed (or `timeoutMs` passes). */
   wait?: boolean;
-  /** How long `wait` may take (default 45 minutes). */
-  timeoutMs?: number;
-  /** Longest pause between polls (default 30 s); polling starts at `firstPollMs` (1 s) and backs off. */
-  pollIntervalMs?: number;
-  firstPollMs?: number;
   host?: IoHost;
-  sleep?: (ms: number) => Promise<void>;
-  monotonicNow?: () => number;
 }
 
 export interface ResendFailure {
@@ -67,24 +60,18 @@ export async function requestResends(o: RequestResendOptions): Promise<ResendRep
 }
 
 /** Polls until no request is pending; updates `requests` in place. False at the timeout. */
-async function waitForResends(o: RequestResendOptions, requests: ResendFiled[]): Promise<boolean> {
-  const sleep = o.sleep ?? ((ms: number) => sleepTimer(ms).then(() => undefined));
-  const mono = o.monotonicNow ?? (() => performance.now());
-  const deadline = mono() + (o.timeoutMs ?? 45 * 60_000);
-  const maxPoll = o.pollIntervalMs ?? 30_000;
-  let pause = Math.min(o.firstPollMs ?? 1000, maxPoll);
-  for (;;) {
-    const pending = requests.filter((r) => r.status === 'pending');
-    if (pending.length === 0) return true;
-    const left = deadline - mono();
-    if (left <= 0) return false;
-    o.host?.notify({ level: 'info', code: 'RESEND_WAITING', message: `${pending.length} 申請重送中; asking again in ${Math.round(Math.min(pause, left) / 1000)} s` });
-    await sleep(Math.min(pause, left));
-    pause = Math.min(maxPoll, Math.round(pause * 1.5));
-    const fresh = await o.client.listResendRequests({ receiptNos: pending.map((r) => r.receiptNo), pageSize: 100 });
-    for (const f of fresh.items) {
-      const i = requests.findIndex((r) => r.id === f.id);
-      if (i >= 0) requests[i] = { ...requests[i]!, ...(f as ResendRequest) };
-    }
-  }
+function waitForResends(o: RequestResendOptions, requests: ResendFiled[]): Promise<boolean> {
+  const pending = () => requests.filter((r) => r.status === 'pending');
+  return pollUntilDone(
+    o,
+    () => pending().length,
+    (n, pauseMs) => o.host?.notify({ level: 'info', code: 'RESEND_WAITING', message: `${n} 申請重送中; asking again in ${Math.round(pauseMs / 1000)} s` }),
+    async () => {
+      const fresh = await o.client.listResendRequests({ receiptNos: pending().map((r) => r.receiptNo), pageSize: 100 });
+      for (const f of fresh.items) {
+        const i = requests.findIndex((r) => r.id === f.id);
+        if (i >= 0) requests[i] = { ...requests[i]!, ...(f as ResendRequest) };
+      }
+    },
+  );
 }

@@ -4,7 +4,6 @@
  * journal; with `wait`, polled with backoff until every one shown is final (檢核正確 or 檢核錯誤) or
  * the timeout passes.
  */
-import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
 import { usageError } from '../errors.js';
 import type { IoHost } from '../io-host.js';
@@ -12,9 +11,10 @@ import { formatRocDate, parseUserDate } from '../format/roc.js';
 import { paginate, sortBy, type PageRequest } from '../query.js';
 import type { Store } from '../store/store.js';
 import { journalUpdateStatus } from '../store/journal.js';
+import { pollUntilDone, type PollOptions } from './poll.js';
 import { pagingOf, type PortalClient, type Submission, type SubmissionStatus } from './portal-client.js';
 
-export interface StatusOptions {
+export interface StatusOptions extends PollOptions {
   client: PortalClient;
   receipts?: string[];
   /** 上傳日期 range (ROC `YYY/MM/DD`, `YYYMMDD`, or ISO). */
@@ -26,17 +26,9 @@ export interface StatusOptions {
    */
   page?: Partial<PageRequest>;
   wait?: boolean;
-  /** How long `wait` may take (default 45 minutes). */
-  timeoutMs?: number;
-  /** Longest pause between polls (default 30 s); polling starts at `firstPollMs` and backs off. */
-  pollIntervalMs?: number;
-  firstPollMs?: number;
   store?: Store;
   clock: Clock;
   host?: IoHost;
-  sleep?: (ms: number) => Promise<void>;
-  /** Monotonic milliseconds (the wait's timeout is real time, whatever the clock says). */
-  monotonicNow?: () => number;
 }
 
 export interface ReceiptStatus {
@@ -133,32 +125,23 @@ export async function checkStatus(o: StatusOptions): Promise<StatusReport> {
   for (const r of o.receipts ?? []) {
     if (!/^\d{13}$/.test(r)) throw usageError('BAD_RECEIPT', `“${r}” is not a 收件序號 (13 digits: ROC date + daily number)`, { hint: 'e.g. 1151125000001' });
   }
-  const sleep = o.sleep ?? ((ms: number) => sleepTimer(ms).then(() => undefined));
-  const mono = o.monotonicNow ?? (() => performance.now());
-  const deadline = mono() + (o.timeoutMs ?? 45 * 60_000);
-  const maxPoll = o.pollIntervalMs ?? 30_000;
-  let pause = Math.min(o.firstPollMs ?? 1000, maxPoll);
   const listing = await query(o);
   let list = listing.list;
   record(o, list);
   let timedOut = false;
   if (o.wait) {
     const byReceipt = new Map(list.map((s) => [s.receiptNo, s]));
-    for (;;) {
-      const pending = [...byReceipt.values()].filter((s) => s.status === 'checking').map((s) => s.receiptNo);
-      if (pending.length === 0) break;
-      const left = deadline - mono();
-      if (left <= 0) {
-        timedOut = true;
-        break;
-      }
-      o.host?.notify({ level: 'info', code: 'STATUS_WAITING', message: `${pending.length} submission(s) 檢核中; asking again in ${Math.round(Math.min(pause, left) / 1000)} s` });
-      await sleep(Math.min(pause, left));
-      pause = Math.min(maxPoll, Math.round(pause * 1.5));
-      const fresh = await byReceipts(o, pending);
-      record(o, fresh);
-      for (const s of fresh) byReceipt.set(s.receiptNo, s);
-    }
+    const pending = () => [...byReceipt.values()].filter((s) => s.status === 'checking').map((s) => s.receiptNo);
+    timedOut = !(await pollUntilDone(
+      o,
+      () => pending().length,
+      (n, pauseMs) => o.host?.notify({ level: 'info', code: 'STATUS_WAITING', message: `${n} submission(s) 檢核中; asking again in ${Math.round(pauseMs / 1000)} s` }),
+      async () => {
+        const fresh = await byReceipts(o, pending());
+        record(o, fresh);
+        for (const s of fresh) byReceipt.set(s.receiptNo, s);
+      },
+    ));
     list = [...byReceipt.values()];
   }
   const receipts = list.map(toReceipt);
