@@ -10,6 +10,7 @@ import type { DownloadFilesOptions, DownloadReport } from '../transport/download
 import type { FileQuery, PortalClient, ZipEncryption } from '../transport/portal-client.js';
 import type { ResendRequest } from '../transport/portal-manual.js';
 import { duration } from '../cli/args.js';
+import { DEFAULT_POLL_MS, DEFAULT_WAIT_MS } from '../transport/poll.js';
 
 /** Names `--sort` takes (the portal's column names too). */
 const SORT_FIELDS: Record<string, string> = {
@@ -183,8 +184,8 @@ async function requestResend(ctx: CliContext, opts: DownloadFlags): Promise<numb
   const { requestResends } = await import('../transport/resend.js');
   const { downloadFiles } = await import('../transport/download.js');
   const cfg = ctx.config().values;
-  const timeoutMs = duration(opts.timeout, '--timeout') ?? duration(cfg.waitTimeout, 'waitTimeout') ?? 45 * 60_000;
-  const pollMs = duration(cfg.pollInterval, 'pollInterval') ?? 30_000;
+  const timeoutMs = duration(opts.timeout, '--timeout') ?? duration(cfg.waitTimeout, 'waitTimeout') ?? DEFAULT_WAIT_MS;
+  const pollMs = duration(cfg.pollInterval, 'pollInterval') ?? DEFAULT_POLL_MS;
   const outDir = resolve(ctx.cwd, opts.out ?? cfg.downloadDir ?? 'downloads');
   const encrypted = opts.encrypted === true || opts.encryption !== undefined || (opts.encrypted === undefined && cfg.encryptedDownload === true);
   const store = openStoreFromCli(ctx);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
 import type { Wrap } from '../cli/main.js';
 import { taipeiDisplay } from '../clock.js';
+import { DEFAULT_POLL_MS, DEFAULT_WAIT_MS } from '../transport/poll.js';
 import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
 import { MAX_PORTAL_PAGE_SIZE, describePage, formatRocInstant, parseDateRange, parsePageRequest } from '../query.js';
 import { formatRocDate } from '../format/roc.js';
@@ -50,8 +51,8 @@ export function register(program: Command, wrap: Wrap): void {
       const req = parsePageRequest(opts, SORT_FIELDS, { sort: 'sentAt', order: 'desc', maxPageSize: MAX_PORTAL_PAGE_SIZE });
       const range = opts.from || opts.to ? parseDateRange(opts.from, opts.to, 2, ctx.clock) : undefined;
       const cfg = ctx.config().values;
-      const timeoutMs = duration(opts.timeout, '--timeout') ?? duration(cfg.waitTimeout, 'waitTimeout') ?? 45 * 60_000;
-      const pollMs = duration(opts.pollInterval, '--poll-interval') ?? duration(cfg.pollInterval, 'pollInterval') ?? 30_000;
+      const timeoutMs = duration(opts.timeout, '--timeout') ?? duration(cfg.waitTimeout, 'waitTimeout') ?? DEFAULT_WAIT_MS;
+      const pollMs = duration(opts.pollInterval, '--poll-interval') ?? duration(cfg.pollInterval, 'pollInterval') ?? DEFAULT_POLL_MS;
       const store = openStoreFromCli(ctx);
       const portal = await openPortalFromCli(ctx, opts);
       await portal.signIn();

@@ -7,6 +7,7 @@ import { parseDuration } from '../clock.js';
 import { configError, type LabupError } from '../errors.js';
 import type { ConfigKey, LabupConfig } from '../config/config.js';
 import { parseSecretSource } from '../secrets.js';
+import { DEFAULT_POLL_MS, DEFAULT_WAIT_MS } from '../transport/poll.js';
 
 export interface DailySettings {
   waitTimeoutMs: number;
@@ -17,8 +18,6 @@ export interface DailySettings {
   check(): string;
 }
 
-const DEFAULT_WAIT_MS = 45 * 60_000;
-const DEFAULT_POLL_MS = 30_000;
 
 function source(sources: Partial<Record<ConfigKey, string>>, key: ConfigKey): string {
   return sources[key] ? ` (from ${sources[key]})` : '';

@@ -5,6 +5,10 @@
  */
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 
+/** How long a wait may take, and the longest pause between polls, unless told otherwise. */
+export const DEFAULT_WAIT_MS = 45 * 60_000;
+export const DEFAULT_POLL_MS = 30_000;
+
 export interface PollOptions {
   /** How long the wait may take (default 45 minutes). */
   timeoutMs?: number;
@@ -23,8 +27,8 @@ export interface PollOptions {
 export async function pollUntilDone(o: PollOptions, pending: () => number, announce: (pending: number, pauseMs: number) => void, refresh: () => Promise<void>): Promise<boolean> {
   const sleep = o.sleep ?? ((ms: number) => sleepTimer(ms).then(() => undefined));
   const mono = o.monotonicNow ?? (() => performance.now());
-  const deadline = mono() + (o.timeoutMs ?? 45 * 60_000);
-  const maxPoll = o.pollIntervalMs ?? 30_000;
+  const deadline = mono() + (o.timeoutMs ?? DEFAULT_WAIT_MS);
+  const maxPoll = o.pollIntervalMs ?? DEFAULT_POLL_MS;
   let pause = Math.min(o.firstPollMs ?? 1000, maxPoll);
   for (;;) {
     const n = pending();
