@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { configError } from '../errors.js';
 import { userConfigFile, type Env } from '../paths.js';
 import { CONFIG_KEYS, configSchema, type ConfigKey, type LabupConfig } from './schema.js';
@@ -61,8 +61,9 @@ export interface LoadConfigOptions {
   projectFile?: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-const validateSchema = ajv.compile(configSchema);
+/** The schema's validator, compiled when a config file is first read (not for every command's start). */
+let compiled: ValidateFunction | undefined;
+const validateSchema = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(configSchema));
 
 function readJson(file: string): { exists: boolean; data?: unknown } {
   let text: string;
@@ -101,8 +102,9 @@ function describeAjvError(file: string, e: ErrorObject): string {
 
 /** Checks a config document; throws a coded error naming the file, the key and the problem. */
 export function checkConfigDocument(file: string, data: unknown): LabupConfig {
-  if (!validateSchema(data)) {
-    const errs = (validateSchema.errors ?? []).slice(0, 5).map((e) => describeAjvError(file, e));
+  const validate = validateSchema();
+  if (!validate(data)) {
+    const errs = (validate.errors ?? []).slice(0, 5).map((e) => describeAjvError(file, e));
     throw configError('CONFIG_INVALID', errs.join('; '), { hint: 'See docs/operations.md for the settings and their formats.' });
   }
   return data as LabupConfig;

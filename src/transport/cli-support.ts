@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli/main.js';
 import { usageError } from '../errors.js';
 import { openStore, type Store } from '../store/store.js';
-import { connectPortal, type PortalConnection } from './connect.js';
+import type { PortalConnection } from './connect.js';
 
 export interface PortalFlags {
   portal?: string;
@@ -40,6 +40,8 @@ export async function openPortalFromCli(ctx: CliContext, flags: PortalFlags): Pr
     { portal: flags.portal, card: flags.card, caFile: flags.ca, retries: flags.retries, requestTimeout: flags.requestTimeout },
     { portal: '--portal', card: '--card', caFile: '--ca', retries: '--retries', requestTimeout: '--request-timeout' },
   );
+  // The HTTP client and the sandbox load only when a command connects (not for `--help` or `pack`).
+  const { connectPortal } = await import('./connect.js');
   const conn = await connectPortal({
     config: resolved.values,
     sandbox: flags.sandbox === true,
