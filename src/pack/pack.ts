@@ -496,7 +496,8 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   const grouper = new Grouper({ ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
   const batchBytes = options.batchBytes ?? 256 * 1024;
   const writer = new XmlBatchWriter(encoding, batchBytes);
-  const batchMemory = new BatchBuffers(batchBytes + 64 * 1024);
+  // A batch's bytes and its index (up to a number a value, 16 bytes, for values of a few bytes).
+  const batchMemory = new BatchBuffers(2 * (batchBytes + 64 * 1024));
   /** For each batch handed to the rules: the row groups written up to it (released once it is checked). */
   const batchGroups: number[] = [];
   // The rules of `labup validate`, on the records as written (upload date = h16's date).
@@ -599,7 +600,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
 
   const flushBatch = async () => {
     if (writer.size === 0) return;
-    const mem = batchMemory.take(writer.size, rules.wantsShared);
+    const mem = batchMemory.take(writer.takeBytes, rules.wantsShared);
     const batch = writer.take(mem);
     xmlBytes += batch.bytes.length;
     batchGroups.push(rowGroupsWritten);

@@ -17,10 +17,10 @@ export interface RuleWorkerData {
   options: RuleCheckOptions;
 }
 
-/** Batches handed to the worker in one message: their bytes shared, their indexes moved. */
+/** Batches handed to the worker in one message: shared memory holding each batch's bytes, then its index. */
 export interface RuleWorkerRequest {
   id: number;
-  batches: Array<{ bytes: SharedArrayBuffer; length: number; index: Int32Array }>;
+  batches: Array<{ memory: SharedArrayBuffer; length: number; indexOffset: number; indexLength: number }>;
 }
 
 /** The findings of each batch of a request, in order. */
@@ -104,8 +104,9 @@ export class RuleRunner {
       return;
     }
     if (!shared) {
-      shared = new SharedArrayBuffer(batch.bytes.length);
+      shared = new SharedArrayBuffer(batch.indexOffset + batch.index.byteLength);
       Buffer.from(shared).set(batch.bytes);
+      new Int32Array(shared, batch.indexOffset, batch.index.length).set(batch.index);
     }
     this.outbox.push({ batch, shared, released });
     this.outboxBytes += batch.bytes.length;
@@ -136,11 +137,11 @@ export class RuleRunner {
     const done = new Promise<void>((resolve) => (settle = resolve));
     const id = this.nextId++;
     this.queue.push({ id, batches, done, settle });
-    const req: RuleWorkerRequest = { id, batches: batches.map((p) => ({ bytes: p.shared, length: p.batch.bytes.length, index: p.batch.index })) };
-    this.worker!.postMessage(
-      req,
-      batches.map((p) => p.batch.index.buffer as ArrayBuffer),
-    );
+    const req: RuleWorkerRequest = {
+      id,
+      batches: batches.map((p) => ({ memory: p.shared, length: p.batch.bytes.length, indexOffset: p.batch.indexOffset, indexLength: p.batch.index.length })),
+    };
+    this.worker!.postMessage(req);
   }
 
   private start(): void {

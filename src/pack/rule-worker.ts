@@ -9,7 +9,7 @@ const checker = new RuleChecker(data.layout, data.options);
 parentPort!.on('message', (m: RuleWorkerRequest) => {
   let reply: RuleWorkerReply;
   try {
-    reply = { id: m.id, findings: m.batches.map((b) => checker.check(Buffer.from(b.bytes, 0, b.length), b.index)) };
+    reply = { id: m.id, findings: m.batches.map((b) => checker.check(Buffer.from(b.memory, 0, b.length), new Int32Array(b.memory, b.indexOffset, b.indexLength))) };
   } catch (err) {
     reply = { id: m.id, error: (err as Error)?.stack ?? String(err) };
   }

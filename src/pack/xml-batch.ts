@@ -27,10 +27,15 @@ export const enum IndexTag {
 }
 export const R_FIELD_BASE = 64;
 
+/** Where a batch's index starts in its memory: after its bytes, 4-byte aligned. */
+export const indexOffsetAfter = (bytes: number): number => (bytes + 3) & ~3;
+
 /** One batch: whole hdata records, and the index of their values. */
 export interface XmlBatch {
   bytes: Buffer;
+  /** In the same memory as `bytes`, after them (at `indexOffset` of the shared memory, when shared). */
   index: Int32Array;
+  indexOffset: number;
   /** hdata of the first and last record in the batch (0 when it holds none, e.g. the tail). */
   firstHdata: number;
   lastHdata: number;
@@ -60,7 +65,7 @@ export class BatchBuffers {
     }
     const n = Math.max(length, this.size);
     const sab = shared ? new SharedArrayBuffer(n) : null;
-    return { buf: sab ? Buffer.from(sab) : Buffer.allocUnsafe(n), sab };
+    return { buf: sab ? Buffer.from(sab) : Buffer.allocUnsafeSlow(n), sab };
   }
 
   release(mem: { buf: Buffer; sab: SharedArrayBuffer | null }): void {
@@ -171,6 +176,11 @@ export class XmlBatchWriter {
   /** Bytes in the current batch. */
   get size(): number {
     return this.pos;
+  }
+
+  /** Memory {@link take} needs for the current batch: its bytes, then its index (4-byte aligned). */
+  get takeBytes(): number {
+    return indexOffsetAfter(this.pos) + 4 * this.ix;
   }
 
   /** The XML declaration and the root's start tag. */
@@ -299,11 +309,19 @@ export class XmlBatchWriter {
     this.line += 1 + lf;
   }
 
-  /** Ends the batch: its bytes (copied into `into`, else fresh memory) and index. The writer starts a new one. */
+  /**
+   * Ends the batch: its bytes and then its index, copied into `into` (memory of at least
+   * {@link takeBytes}, starting at offset 0 of its ArrayBuffer), else into fresh memory. No memory
+   * is made per batch, and a worker gets both in one piece of shared memory. The writer starts a new batch.
+   */
   take(into?: { buf: Buffer; sab: SharedArrayBuffer | null }): XmlBatch {
-    const target = into && into.buf.length >= this.pos ? into : { buf: Buffer.allocUnsafe(this.pos), sab: null };
+    const need = this.takeBytes;
+    const target = into && into.buf.length >= need && into.buf.byteOffset === 0 ? into : { buf: Buffer.alloc(need), sab: null };
     this.buf.copy(target.buf, 0, 0, this.pos);
-    const batch: XmlBatch = { bytes: target.buf.subarray(0, this.pos), index: this.index.slice(0, this.ix), firstHdata: this.firstHdata, lastHdata: this.lastHdata, shared: target.sab };
+    const indexOffset = indexOffsetAfter(this.pos);
+    const index = new Int32Array(target.buf.buffer, indexOffset, this.ix);
+    index.set(this.index.subarray(0, this.ix));
+    const batch: XmlBatch = { bytes: target.buf.subarray(0, this.pos), index, indexOffset, firstHdata: this.firstHdata, lastHdata: this.lastHdata, shared: target.sab };
     this.pos = 0;
     this.ix = 0;
     this.firstHdata = 0;
