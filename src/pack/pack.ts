@@ -504,13 +504,13 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   const rules = new RuleRunner(writer.layout, { uploadDate: stamp.date }, rulesWhere, (batch, found) => {
     if (waitingFindings[0] === BATCH) waitingFindings.shift();
     for (const f of found) ruleFinding(f);
-    for (let h = batch.firstHdata; h > 0 && h <= batch.lastHdata; h++) live.delete(h);
+    if (batch.lastHdata > 0) live.dropThrough(batch.lastHdata);
     // Every row group written up to this batch is done with: its rows can go.
     rowGrouper.release(batchGroups.shift()!);
     while (waitingFindings.length > 0 && waitingFindings[0] !== BATCH) findings.add(waitingFindings.shift()!);
   });
   /** The groups of the batch being written (hdata → group), to map findings back to the input. */
-  const live = new Map<number, Group | number>();
+  const live = new LiveGroups<Group | number>();
   const atOf = (g: Group | number) => (typeof g === 'number' ? rowAt(rowGrouper.firstRow(g)) : g.at);
   // Where each hdata started (6 bytes per hdata), to name the earlier record when a key repeats.
   let startLine = new Uint32Array(4096);
@@ -715,8 +715,22 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     else writer.text(field, rows.text(row, slot)!);
   };
 
-  /** `emit` for a group of CSV rows: values are copied from the input where they can be. */
-  const emitRows = async (g: number) => {
+  /** Before the first hdata: the output is opened (its name may take the first record's h2). */
+  let begun = false;
+  const beginRows = async (g: number) => {
+    const h2From = rowGrouper.headerRow(g, S_H2);
+    await start(h2From < 0 ? undefined : rows.text(h2From, S_H2));
+    writer.head();
+    begun = true;
+  };
+
+  /**
+   * `emit` for a group of CSV rows: values are copied from the input where they can be. Returns a
+   * promise only when there is something to wait for (the output opened, a batch handed on): a
+   * quarter of a million groups need no promise each.
+   */
+  const emitRows = (g: number): Promise<void> | undefined => {
+    if (!begun) return beginRows(g).then(() => emitRows(g));
     const hdata = ++counts.hdata;
     const first = rowGrouper.firstRow(g);
     rememberAt(hdata, rows.file(first), rows.line(first));
@@ -752,10 +766,6 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     const h2 = h2From < 0 ? undefined : textH & (1 << S_H2) ? hText[S_H2] : institutions.size < 16 || hdata === 1 ? rows.text(h2From, S_H2) : undefined;
     if (h2 !== undefined && institutions.size < 16) institutions.add(h2);
     counts.rdata += n;
-    if (hdata === 1) {
-      await start(h2);
-      writer.head();
-    }
     writer.beginHdata(hdata);
     for (let m = hFields; m !== 0; ) {
       const low = m & -m;
@@ -795,7 +805,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     rowGroupsWritten = g + 1;
     // Its rows' values are written: only where they were is kept, for findings.
     rowGrouper.written(rowGroupsWritten);
-    if (writer.size >= batchBytes) await flushBatch();
+    return writer.size >= batchBytes ? flushBatch() : undefined;
   };
 
   const infos: InputInfo[] = [];
@@ -829,7 +839,10 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
             }
             seq++;
             completeRow(ev);
-            for (const g of rowGrouper.add(ev, seq)) await emitRows(g);
+            for (const g of rowGrouper.add(ev, seq)) {
+              const waiting = emitRows(g);
+              if (waiting) await waiting;
+            }
             if (seq % 1000 === 0) host.progress?.({ label: 'pack', done: seq, unit: 'rows' });
           }
         }
@@ -918,6 +931,41 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   } finally {
     await rules.close();
     if (zip && placed === null) await zip.abort();
+  }
+}
+
+/**
+ * hdata → its group, for the hdata written and not yet checked: set in hdata order, dropped from the
+ * front as batches are checked (a Map would churn through a quarter of a million entries).
+ */
+class LiveGroups<T> {
+  private items: Array<T | undefined> = [];
+  private head = 0;
+  /** hdata of items[head]. */
+  private first = 1;
+
+  /** `hdata` is the next one: one more than the last set. */
+  set(hdata: number, g: T): void {
+    if (hdata !== this.first + this.items.length - this.head) throw new Error(`hdata ${hdata} set out of order`);
+    this.items.push(g);
+  }
+
+  get(hdata: number): T | undefined {
+    const i = hdata - this.first + this.head;
+    return i >= this.head && i < this.items.length ? this.items[i] : undefined;
+  }
+
+  /** Forgets the hdata up to and including `hdata`. */
+  dropThrough(hdata: number): void {
+    while (this.head < this.items.length && this.first <= hdata) {
+      this.items[this.head++] = undefined;
+      this.first++;
+    }
+    if (this.first <= hdata) this.first = hdata + 1;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 }
 

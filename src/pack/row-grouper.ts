@@ -48,6 +48,7 @@ export class RowGrouper {
   private inline = new Int32Array(0);
   private more: Array<number[] | undefined> = [];
   private problemsOf: Array<Array<InputProblem & { rdata?: number }> | undefined> = [];
+  private readonly readyList: number[] = [];
   /** Open groups by key hash (then chained through `chain`). */
   private readonly open = new Map<number, number>();
 
@@ -60,7 +61,7 @@ export class RowGrouper {
     this.resize(1 << 12);
   }
 
-  /** Adds a row (`seq` over all inputs); returns the groups now complete, in input order. */
+  /** Adds a row (`seq` over all inputs); returns the groups now complete, in input order (valid until the next `add`). */
   add(row: number, seq: number): readonly number[] {
     this.grouped = row + 1;
     // Rows of one order usually follow each other: try the group of the row before first.
@@ -267,7 +268,9 @@ export class RowGrouper {
 
   private ready(seq: number): readonly number[] {
     if (this.head >= this.next || this.seqs[this.head & this.mask]! > seq - this.window) return NONE;
-    const out: number[] = [];
+    // One array, reused: the caller is done with the groups before it adds the next row.
+    const out = this.readyList;
+    out.length = 0;
     while (this.head < this.next) {
       const g = this.head;
       const i = g & this.mask;
