@@ -60,11 +60,19 @@ export function failureEnd(err: unknown): { error: IsolatedError } | { failed: s
   return { failed: (err as Error)?.stack ?? String(err) };
 }
 
+/** The error a failure ending stands for: a {@link LabupError} again, or an Error with the stack. */
+export function endError(end: { error: IsolatedError } | { failed: string }): Error {
+  if ('failed' in end) return new Error(end.failed);
+  const e = end.error;
+  return new LabupError(e.kind, e.code, e.message, { exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}) });
+}
+
 /**
- * Runs `script` with `workerData` and a small young generation; other messages go to `onMessage`.
- * Resolves with the worker's `done` value, rejects with its error (a {@link LabupError} again).
+ * Runs `script` with `workerData` and a small young generation; other messages go to `onMessage`,
+ * with a way to answer the worker. Resolves with the worker's `done` value, rejects with its error
+ * (a {@link LabupError} again).
  */
-export function runIsolated<T, M extends object>(script: URL, workerData: unknown, what: string, onMessage: (m: M) => void): Promise<T> {
+export function runIsolated<T, M extends object>(script: URL, workerData: unknown, what: string, onMessage: (m: M, answer: (reply: unknown) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const w = new Worker(script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: ISOLATED_YOUNG_MB } });
     let settled = false;
@@ -74,13 +82,13 @@ export function runIsolated<T, M extends object>(script: URL, workerData: unknow
       fn();
       void w.terminate();
     };
+    const answer = (reply: unknown) => {
+      if (!settled) w.postMessage(reply);
+    };
     w.on('message', (m: M | IsolatedEnd<T>) => {
       if ('done' in m) settle(() => resolve(m.done));
-      else if ('error' in m) {
-        const e = m.error;
-        settle(() => reject(new LabupError(e.kind, e.code, e.message, { exitCode: e.exitCode, ...(e.hint !== undefined ? { hint: e.hint } : {}), ...(e.details !== undefined ? { details: e.details } : {}) })));
-      } else if ('failed' in m) settle(() => reject(new Error(m.failed)));
-      else onMessage(m);
+      else if ('error' in m || 'failed' in m) settle(() => reject(endError(m)));
+      else onMessage(m, answer);
     });
     w.on('error', (err) => settle(() => reject(err)));
     w.on('exit', (code) => settle(() => reject(new Error(`the ${what} worker exited with code ${code}`))));

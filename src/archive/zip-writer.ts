@@ -3,7 +3,8 @@
  * and NHI's portal all read.
  *
  * Entries are compressed with Node's zlib on its thread pool while the caller produces the next
- * bytes. The local header is written first with zero CRC and sizes and patched in place when the
+ * bytes — by default in this thread, or by an {@link EntryCompressor} elsewhere (another thread
+ * that writes the compressed bytes into the same file). The local header is written first with zero CRC and sizes and patched in place when the
  * entry ends (the writer owns a seekable file, so no data descriptor is needed, which keeps the
  * archive readable by the strictest tools). No ZIP64: anything that would need it (an entry or
  * the archive past 4 GiB − 1, more than 65,535 entries) is refused with a coded error.
@@ -45,6 +46,103 @@ export interface ZipWriterOptions {
   level?: number;
   /** Lower size limit than 4 GiB − 1, for tests. */
   limit?: number;
+  /** Who compresses the entries (default: zlib, driven from this thread). */
+  compressor?: CompressorFactory;
+}
+
+/** Where an entry's compressed bytes go: this file, from `offset` on. */
+export interface CompressTarget {
+  path: string;
+  offset: number;
+  level: number;
+  /** The file may not grow past this size. */
+  limit: number;
+}
+
+/** What an entry's compressor ends with. */
+export interface Compressed {
+  crc32: number;
+  size: number;
+  compressedSize: number;
+}
+
+/**
+ * Compresses one entry's bytes into the file, from the target's offset on: raw deflate, with the
+ * CRC-32 and sizes of what it was given.
+ */
+export interface EntryCompressor {
+  /** Resolves when the compressor has taken `chunk` (its memory may then be used again, after `released`). */
+  write(chunk: Buffer, released?: () => void): Promise<void>;
+  /** Flushes; every compressed byte is in the file when it resolves. */
+  end(): Promise<Compressed>;
+  /** Stops at once (the archive is being thrown away). */
+  abort(): void;
+}
+
+export type CompressorFactory = (target: CompressTarget) => EntryCompressor;
+
+/**
+ * An {@link EntryCompressor} on zlib's thread pool, driven from this thread, writing through
+ * `writeAt` (a file handle of this thread).
+ */
+export function deflateInto(target: CompressTarget, writeAt: (buf: Buffer, position: number) => Promise<void>): EntryCompressor {
+  let crc = 0;
+  let size = 0;
+  let pos = target.offset;
+  const deflate = createDeflateRaw({ level: target.level, chunkSize: 1 << 17 });
+  const sink = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      if (pos + chunk.length > target.limit) {
+        cb(tooLarge(target.path, 'the archive'));
+        return;
+      }
+      writeAt(chunk, pos).then(() => {
+        pos += chunk.length;
+        cb();
+      }, cb);
+    },
+  });
+  const flowing = pipeline(deflate, sink);
+  // Remember a failure (disk full, size limit) and keep it from going unhandled between writes.
+  let failed: unknown;
+  let drained: Promise<unknown> | undefined;
+  flowing.catch((err) => {
+    failed = err;
+  });
+  return {
+    write: async (chunk, released) => {
+      if (failed) throw failed;
+      size += chunk.length;
+      crc = crc32(chunk, crc);
+      if (!deflate.write(chunk, released && (() => released()))) {
+        // Writes that overlap wait for the same 'drain'.
+        drained ??= Promise.race([once(deflate, 'drain'), flowing]).finally(() => {
+          drained = undefined;
+        });
+        await drained;
+        if (failed) throw failed;
+      }
+    },
+    end: async () => {
+      deflate.end();
+      await flowing;
+      return { crc32: crc >>> 0, size, compressedSize: pos - target.offset };
+    },
+    abort: () => deflate.destroy(),
+  };
+}
+
+/** Writes all of `buf` at `position` of an open file; errors name the file. */
+export async function writeFully(fh: FileHandle, path: string, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  try {
+    while (done < buf.length) {
+      const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+      done += bytesWritten;
+    }
+  } catch (err) {
+    throw fileError(err, path, 'write');
+  }
 }
 
 export interface EntryOptions {
@@ -89,7 +187,7 @@ function dosDateTime(t: ZipTime | undefined): { dosTime: number; dosDate: number
   };
 }
 
-function tooLarge(file: string, what: string): Error {
+export function tooLarge(file: string, what: string): Error {
   return usageError('ZIP_TOO_LARGE', `${file}: ${what} would pass 4 GiB, which needs ZIP64; labup does not write ZIP64`, {
     hint: 'A daily upload is far smaller: split the input into several files and pack each one.',
   });
@@ -99,10 +197,11 @@ export class ZipWriter {
   private readonly entries: Written[] = [];
   private offset = 0;
   private open_: boolean = false;
-  private current: { destroy(): void } | undefined;
+  private current: EntryCompressor | undefined;
   private closed = false;
   private readonly level: number;
   private readonly limit: number;
+  private readonly compressor: CompressorFactory;
 
   private constructor(
     readonly path: string,
@@ -111,6 +210,7 @@ export class ZipWriter {
   ) {
     this.level = options.level ?? 6;
     this.limit = options.limit ?? ZIP32_LIMIT;
+    this.compressor = options.compressor ?? ((target) => deflateInto(target, (buf, position) => this.writeAt(buf, position)));
   }
 
   /** Creates the archive file (by default exclusively, mode 0600). */
@@ -154,61 +254,29 @@ export class ZipWriter {
     this.offset = dataStart;
     this.open_ = true;
 
-    let crc = 0;
     let size = 0;
-    let pos = dataStart;
-    const deflate = createDeflateRaw({ level: this.level, chunkSize: 1 << 17 });
-    const sink = new Writable({
-      write: (chunk: Buffer, _enc, cb) => {
-        if (pos + chunk.length > this.limit) {
-          cb(tooLarge(this.path, 'the archive'));
-          return;
-        }
-        this.writeAt(chunk, pos).then(() => {
-          pos += chunk.length;
-          cb();
-        }, cb);
-      },
-    });
-    const flowing = pipeline(deflate, sink);
-    this.current = deflate;
-    // Remember a failure (disk full, size limit) and keep it from going unhandled between writes.
-    let failed: unknown;
-    let drained: Promise<unknown> | undefined;
-    flowing.catch((err) => {
-      failed = err;
-    });
+    const compressor = this.compressor({ path: this.path, offset: dataStart, level: this.level, limit: this.limit });
+    this.current = compressor;
 
     return {
       write: async (chunk: Buffer, released?: () => void) => {
-        if (failed) throw failed;
         size += chunk.length;
         if (size > this.limit) throw tooLarge(this.path, `entry ${name}`);
-        crc = crc32(chunk, crc);
-        if (!deflate.write(chunk, released && (() => released()))) {
-          // Writes that overlap wait for the same 'drain'.
-          drained ??= Promise.race([once(deflate, 'drain'), flowing]).finally(() => {
-            drained = undefined;
-          });
-          await drained;
-          if (failed) throw failed;
-        }
+        await compressor.write(chunk, released);
       },
       end: async () => {
-        deflate.end();
-        await flowing;
-        const compressedSize = pos - dataStart;
+        const done = await compressor.end();
         const patch = Buffer.alloc(12);
-        patch.writeUInt32LE(crc >>> 0, 0);
-        patch.writeUInt32LE(compressedSize, 4);
-        patch.writeUInt32LE(size, 8);
+        patch.writeUInt32LE(done.crc32, 0);
+        patch.writeUInt32LE(done.compressedSize, 4);
+        patch.writeUInt32LE(done.size, 8);
         await this.writeAt(patch, headerOffset + 14);
-        this.offset = pos;
+        this.offset = dataStart + done.compressedSize;
         this.open_ = false;
         this.current = undefined;
-        const info: Written = { name, crc32: crc >>> 0, size, compressedSize, nameBytes, offset: headerOffset, dosTime, dosDate, mode: options.mode ?? 0o600 };
+        const info: Written = { name, crc32: done.crc32, size: done.size, compressedSize: done.compressedSize, nameBytes, offset: headerOffset, dosTime, dosDate, mode: options.mode ?? 0o600 };
         this.entries.push(info);
-        return { name, crc32: info.crc32, size, compressedSize };
+        return { name, crc32: info.crc32, size: info.size, compressedSize: info.compressedSize };
       },
     };
   }
@@ -259,7 +327,7 @@ export class ZipWriter {
 
   /** Closes and deletes the file (after an error or a refusal). */
   async abort(): Promise<void> {
-    this.current?.destroy();
+    this.current?.abort();
     this.current = undefined;
     if (!this.closed) {
       this.closed = true;
@@ -268,15 +336,7 @@ export class ZipWriter {
     await rm(this.path, { force: true });
   }
 
-  private async writeAt(buf: Buffer, position: number): Promise<void> {
-    let done = 0;
-    try {
-      while (done < buf.length) {
-        const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, position + done);
-        done += bytesWritten;
-      }
-    } catch (err) {
-      throw fileError(err, this.path, 'write');
-    }
+  private writeAt(buf: Buffer, position: number): Promise<void> {
+    return writeFully(this.fh, this.path, buf, position);
   }
 }

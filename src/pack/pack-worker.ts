@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { fixedClock, systemClock } from '../clock.js';
 import type { IoHost } from '../io-host.js';
 import { failureEnd, type IsolatedEnd } from '../isolated.js';
+import { remoteDeflate } from '../archive/remote-deflate.js';
 import { packWith, type IsolatedPackMessage, type IsolatedPackRequest, type PackResult } from './pack.js';
 
 const req = workerData as IsolatedPackRequest;
@@ -12,8 +13,10 @@ const host: IoHost = {
   progress: (p) => post({ progress: p }),
 };
 try {
-  // A large input (why it is packed here): the rules get their own thread from the start.
-  const result = await packWith(req.inputs, { ...req.options, clock: req.nowMs === null ? systemClock : fixedClock(req.nowMs), ...(req.host ? { host } : {}) }, 'worker');
+  // A large input (why it is packed here): the rules get their own thread from the start, and the
+  // thread that started this one — idle until the result — compresses the ZIP.
+  const options = { ...req.options, clock: req.nowMs === null ? systemClock : fixedClock(req.nowMs), ...(req.host ? { host } : {}) };
+  const result = await packWith(req.inputs, options, 'worker', remoteDeflate(parentPort!));
   post({ done: result });
 } catch (err) {
   post(failureEnd(err));

@@ -23,7 +23,8 @@ import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
 import { formatRocDate, parseUserDateTime, rocTimestamp, taipeiToday, type CalendarDate } from '../format/roc.js';
 import { silentHost, type IoHost, type IoMessage, type Progress } from '../io-host.js';
 import { toFullWidth, type OutputEncoding } from '../xml/builder.js';
-import { ZipWriter, type ZipEntryWriter } from '../archive/zip-writer.js';
+import { ZipWriter, type CompressorFactory, type ZipEntryWriter } from '../archive/zip-writer.js';
+import { DeflateService, isDeflateRequest, type DeflateRequest } from '../archive/remote-deflate.js';
 import { EMPTY_MAP, loadColumnMap, type ColumnMap } from '../input/column-map.js';
 import { readCsvRows } from '../input/csv-reader.js';
 import { FIELD_SLOT, R_SLOT0, RawFlag, RowStore, Slot } from '../input/row-store.js';
@@ -194,8 +195,8 @@ export interface IsolatedPackRequest {
   options: Omit<PackOptions, 'clock' | 'host'>;
 }
 
-/** What a worker packing large files sends before its ending. */
-export type IsolatedPackMessage = { notify: IoMessage } | { progress: Progress };
+/** What a worker packing large files sends before its ending (the ZIP's bytes are compressed in this thread). */
+export type IsolatedPackMessage = { notify: IoMessage } | { progress: Progress } | DeflateRequest;
 
 const PACK_WORKER = (): URL | null => isolatedScript(import.meta.url, './pack-worker.js', '../../dist/pack/pack-worker.js');
 
@@ -227,17 +228,25 @@ async function packIsolated(inputs: string[], options: PackOptions): Promise<Pac
     host: host !== undefined,
     options: { ...rest, cwd: options.cwd ?? process.cwd() },
   };
-  return runIsolated<PackResult, IsolatedPackMessage>(PACK_WORKER()!, req, 'pack', (m) => {
-    if ('notify' in m) host?.notify(m.notify);
-    else host?.progress?.(m.progress);
-  });
+  // This thread only waits meanwhile: it compresses the ZIP for the worker (see remote-deflate.ts).
+  const deflater = new DeflateService();
+  try {
+    return await runIsolated<PackResult, IsolatedPackMessage>(PACK_WORKER()!, req, 'pack', (m, answer) => {
+      if (isDeflateRequest(m)) deflater.handle(m, answer);
+      else if ('notify' in m) host?.notify(m.notify);
+      else host?.progress?.(m.progress);
+    });
+  } finally {
+    await deflater.close();
+  }
 }
 
 /**
  * {@link pack}, choosing where the rules run: `thread` (this one), `worker` (a worker thread from
- * the first batch), `auto` (a worker once the XML passes a few megabytes). The result is the same.
+ * the first batch), `auto` (a worker once the XML passes a few megabytes) — and who compresses the
+ * ZIP (default: zlib driven from this thread). The result is the same.
  */
-export async function packWith(inputs: PackInput[], options: PackOptions, rulesWhere: RulesWhere): Promise<PackResult> {
+export async function packWith(inputs: PackInput[], options: PackOptions, rulesWhere: RulesWhere, compressor?: CompressorFactory): Promise<PackResult> {
   const cwd = options.cwd ?? process.cwd();
   const clock = options.clock ?? systemClock;
   const host = options.host ?? silentHost;
@@ -588,7 +597,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     }
     if (!options.dryRun) {
       try {
-        zip = await ZipWriter.create(tempPath, { mode: 0o600 });
+        zip = await ZipWriter.create(tempPath, { mode: 0o600, ...(compressor ? { compressor } : {}) });
       } catch (err) {
         // Name the folder, not the temp file the user never asked for.
         throw fileError((err as { cause?: unknown }).cause ?? err, plan.dir, 'write into');
@@ -617,6 +626,8 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   // runs ahead instead of waiting for each block to be compressed.
   const DEFLATE_AHEAD = 8;
   const deflateMemory = new BatchBuffers(DEFLATE_BYTES + batchBytes + 64 * 1024, DEFLATE_AHEAD + 2);
+  // Compressed in another thread: the blocks go there in shared memory.
+  const sharedBlocks = compressor !== undefined;
   let block: { buf: Buffer; sab: SharedArrayBuffer | null } | undefined;
   let blockLength = 0;
   const deflating: Array<Promise<void>> = [];
@@ -633,10 +644,10 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     while (deflating.length > DEFLATE_AHEAD) await deflating.shift();
   };
   const deflate = async (bytes: Buffer) => {
-    block ??= deflateMemory.take(DEFLATE_BYTES, false);
+    block ??= deflateMemory.take(DEFLATE_BYTES, sharedBlocks);
     if (blockLength + bytes.length > block.buf.length) {
       await deflateBlock();
-      block = deflateMemory.take(Math.max(DEFLATE_BYTES, bytes.length), false);
+      block = deflateMemory.take(Math.max(DEFLATE_BYTES, bytes.length), sharedBlocks);
     }
     bytes.copy(block.buf, blockLength);
     blockLength += bytes.length;
