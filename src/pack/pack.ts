@@ -505,8 +505,11 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   const grouper = new Grouper({ ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
   const batchBytes = options.batchBytes ?? 256 * 1024;
   const writer = new XmlBatchWriter(encoding, batchBytes);
-  // A batch's bytes and its index (up to a number a value, 16 bytes, for values of a few bytes).
-  const batchMemory = new BatchBuffers(2 * (batchBytes + 64 * 1024));
+  // A batch's bytes and its index (up to a number a value, 16 bytes, for values of a few bytes);
+  // batches are held by the rules and by deflate at once, and go back to the pool when both are done.
+  const batchMemory = new BatchBuffers(2 * (batchBytes + 64 * 1024), 32);
+  // Compressed in another thread: the batches go there in shared memory.
+  const sharedBatches = compressor !== undefined;
   /** For each batch handed to the rules: the row groups written up to it (released once it is checked). */
   const batchGroups: number[] = [];
   // The rules of `labup validate`, on the records as written (upload date = h16's date).
@@ -609,49 +612,31 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
 
   const flushBatch = async () => {
     if (writer.size === 0) return;
-    const mem = batchMemory.take(writer.takeBytes, rules.wantsShared);
+    const mem = batchMemory.take(writer.takeBytes, rules.wantsShared || sharedBatches);
     const batch = writer.take(mem);
     xmlBytes += batch.bytes.length;
     batchGroups.push(rowGroupsWritten);
     if (rules.goesToWorker(batch)) waitingFindings.push(BATCH);
-    // Deflate (zlib's thread pool) and the rules (this thread or the worker) work on it together.
-    const zipped = entry ? deflate(batch.bytes) : undefined;
-    await rules.submit(batch, () => batchMemory.release(mem));
+    // Deflate and the rules (this thread or the worker) work on the batch's memory together.
+    let holders = entry ? 2 : 1;
+    const released = () => {
+      if (--holders === 0) batchMemory.release(mem);
+    };
+    const zipped = entry ? deflate(batch.bytes, released) : undefined;
+    await rules.submit(batch, released);
     await zipped;
   };
 
-  // zlib is handed the XML half a megabyte at a time: fewer, larger jobs for its thread pool.
-  const DEFLATE_BYTES = 512 * 1024;
-  // Blocks may wait for zlib (each write resolves only once zlib has taken everything): writing
-  // runs ahead instead of waiting for each block to be compressed.
-  const DEFLATE_AHEAD = 8;
-  const deflateMemory = new BatchBuffers(DEFLATE_BYTES + batchBytes + 64 * 1024, DEFLATE_AHEAD + 2);
-  // Compressed in another thread: the blocks go there in shared memory.
-  const sharedBlocks = compressor !== undefined;
-  let block: { buf: Buffer; sab: SharedArrayBuffer | null } | undefined;
-  let blockLength = 0;
+  // Batches may wait for zlib (each write resolves only once zlib has taken everything): writing
+  // runs ahead instead of waiting for each batch to be compressed.
+  const DEFLATE_AHEAD = 16;
   const deflating: Array<Promise<void>> = [];
-  const deflateBlock = async () => {
-    if (!block || blockLength === 0) return;
-    const full = block;
-    const length = blockLength;
-    block = undefined;
-    blockLength = 0;
-    const written = entry!.write(full.buf.subarray(0, length), () => deflateMemory.release(full));
+  const deflate = async (bytes: Buffer, released?: () => void) => {
+    const written = entry!.write(bytes, released);
     // (a failure shows when the promise is awaited; none goes unhandled meanwhile)
     written.catch(() => {});
     deflating.push(written);
     while (deflating.length > DEFLATE_AHEAD) await deflating.shift();
-  };
-  const deflate = async (bytes: Buffer) => {
-    block ??= deflateMemory.take(DEFLATE_BYTES, sharedBlocks);
-    if (blockLength + bytes.length > block.buf.length) {
-      await deflateBlock();
-      block = deflateMemory.take(Math.max(DEFLATE_BYTES, bytes.length), sharedBlocks);
-    }
-    bytes.copy(block.buf, blockLength);
-    blockLength += bytes.length;
-    if (blockLength >= DEFLATE_BYTES) await deflateBlock();
   };
 
   const emit = async (g: Group) => {
@@ -884,7 +869,6 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
       xmlBytes += tail.length;
       if (entry) {
         await deflate(tail);
-        await deflateBlock();
         while (deflating.length > 0) await deflating.shift();
       }
     }
