@@ -73,8 +73,8 @@ describe('remoteDeflate / DeflateService', () => {
   it('brings the service’s failure back as the same coded error', async () => {
     // given a compressed entry that may not pass 10,000 bytes of the file
     const { port } = channel();
-    const compressor = remoteDeflate(port)({ path: join(dir, 'big.zip'), offset: 0, level: 6, limit: 10_000 });
     await (await ZipWriter.create(join(dir, 'big.zip'))).close();
+    const compressor = remoteDeflate(port)({ path: join(dir, 'big.zip'), offset: 0, level: 6, limit: 10_000 });
     // when incompressible bytes go on past it
     const writing = (async () => {
       for (let i = 0; i < 8; i++) await compressor.write(randomBytes(256 * 1024));
