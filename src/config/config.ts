@@ -5,8 +5,9 @@
  * stored here — only the *names* of their sources (env:NAME, file:PATH, cmd:…, prompt).
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { configError } from '../errors.js';
 import { userConfigFile, type Env } from '../paths.js';
 import { CONFIG_KEYS, configSchema, type ConfigKey, type LabupConfig } from './schema.js';
@@ -61,9 +62,15 @@ export interface LoadConfigOptions {
   projectFile?: string;
 }
 
-/** The schema's validator, compiled when a config file is first read (not for every command's start). */
+/** The schema's validator, loaded and compiled when a config file is first read (not for every command's start). */
 let compiled: ValidateFunction | undefined;
-const validateSchema = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(configSchema));
+function validateSchema(): ValidateFunction {
+  if (!compiled) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    compiled = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(configSchema);
+  }
+  return compiled;
+}
 
 function readJson(file: string): { exists: boolean; data?: unknown } {
   let text: string;
