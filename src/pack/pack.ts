@@ -415,7 +415,10 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
       // (the row's h2 is made a string only while a warning may still be given)
       else if (h2Warned.size < 10) warnH2Differs(rows.text(id, S_H2)!, () => ({ ...rowAt(id), ...placesByFile.get(rows.file(id))?.h2 }));
     }
-    for (const [slot, v] of defaultSlots) if (rows.kind(id, slot) === Slot.Empty) rows.setConstant(id, slot, v);
+    for (let k = 0; k < defaultSlots.length; k++) {
+      const [slot, v] = defaultSlots[k]!;
+      if (rows.kind(id, slot) === Slot.Empty) rows.setConstant(id, slot, v);
+    }
     if (rows.kind(id, S_H4) === Slot.Empty) {
       const k = rows.kind(id, S_H20);
       if (k === Slot.Raw && (rows.flags(id, S_H20) & RawFlag.Big5) === 0) {
@@ -828,15 +831,18 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
           },
         });
         for await (const events of csvRows) {
-          for (const ev of events) {
+          // (indexed loops: an iterator's result for each of a million rows would be garbage)
+          for (let e = 0; e < events.length; e++) {
+            const ev = events[e]!;
             if (typeof ev !== 'number') {
               report(ev);
               continue;
             }
             seq++;
             completeRow(ev);
-            for (const g of rowGrouper.add(ev, seq)) {
-              const waiting = emitRows(g);
+            const ready = rowGrouper.add(ev, seq);
+            for (let k = 0; k < ready; k++) {
+              const waiting = emitRows(rowGrouper.completed(k));
               if (waiting) await waiting;
             }
             if (seq % 1000 === 0) host.progress?.({ label: 'pack', done: seq, unit: 'rows' });

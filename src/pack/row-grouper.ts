@@ -18,7 +18,6 @@ const H_COUNT = H_FIELDS.length;
 const KEY_SLOTS: readonly number[] = CORRECTION_KEY.map((id) => FIELD_SLOT.get(id)!);
 /** Header fields whose values must agree between rows of one order: all but the key and h16. */
 const COMPARED = H_FIELDS.reduce((m, f, s) => (CORRECTION_KEY.includes(f.id as HFieldId) || f.id === 'h16' ? m : m | (1 << s)), 0);
-const NONE: readonly number[] = [];
 /** Items kept inline per group; larger orders keep the rest in a list. */
 const INLINE = 8;
 
@@ -61,8 +60,11 @@ export class RowGrouper {
     this.resize(1 << 12);
   }
 
-  /** Adds a row (`seq` over all inputs); returns the groups now complete, in input order (valid until the next `add`). */
-  add(row: number, seq: number): readonly number[] {
+  /**
+   * Adds a row (`seq` over all inputs); returns how many groups are now complete: {@link completed}
+   * gives them, in input order, until the next `add`.
+   */
+  add(row: number, seq: number): number {
     this.grouped = row + 1;
     // Rows of one order usually follow each other: try the group of the row before first.
     const last = this.last;
@@ -155,7 +157,8 @@ export class RowGrouper {
       } else if ((m & 3) !== Slot.Empty) h = store.hash(row, KEY_SLOTS[k]!, h);
       h = Math.imul(h ^ 0x1f, 0x01000193);
     }
-    return h | 0;
+    // 30 bits: a small integer to V8, so that the table of open groups stores no boxed number.
+    return (h ^ (h >>> 30)) & 0x3fffffff;
   }
 
   private sameKey(a: number, b: number): boolean {
@@ -266,20 +269,26 @@ export class RowGrouper {
     else (this.more[i] ??= []).push(row);
   }
 
-  private ready(seq: number): readonly number[] {
-    if (this.head >= this.next || this.seqs[this.head & this.mask]! > seq - this.window) return NONE;
-    // One array, reused: the caller is done with the groups before it adds the next row.
+  /** The k-th group completed by the last {@link add}. */
+  completed(k: number): number {
+    return this.readyList[k]!;
+  }
+
+  private ready(seq: number): number {
+    if (this.head >= this.next || this.seqs[this.head & this.mask]! > seq - this.window) return 0;
+    // One list, reused (and never emptied, which would give its memory back): the caller is done
+    // with the groups before it adds the next row.
     const out = this.readyList;
-    out.length = 0;
+    let n = 0;
     while (this.head < this.next) {
       const g = this.head;
       const i = g & this.mask;
       if (this.seqs[i]! > seq - this.window) break;
-      out.push(g);
+      out[n++] = g;
       this.head++;
       this.unlink(g, i);
     }
-    return out;
+    return n;
   }
 
   /** Takes an open group out of the key table. */
