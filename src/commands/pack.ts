@@ -59,7 +59,7 @@ export function register(program: Command, wrap: Wrap): void {
     .option('--no-warnings', 'do not print warnings')
     .action(
       wrap(async (ctx, inputs: string[], opts: PackFlags) => {
-        const { pack } = await import('../pack/pack.js');
+        const { pack } = await import('../pack/run.js');
         const institution = ctx.config(opts.hosp ? { institution: opts.hosp } : {}, { institution: '--hosp' }).values.institution;
         if (inputs.filter((i) => i === '-').length > 1) throw usageError('PACK_STDIN_TWICE', 'standard input (-) can be read only once');
         const started = performance.now();

@@ -1,4 +1,4 @@
-/** Worker-thread entry: `pack` on large files, in a heap of bounded size (see `pack` in pack.ts). */
+/** Worker-thread entry: `pack` on large files, in a heap of bounded size (see `pack` in run.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fixedClock, systemClock } from '../clock.js';
 import type { IoHost } from '../io-host.js';

@@ -11,20 +11,17 @@
  * partial ZIP under the final name.
  */
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { addDays, systemClock, taipeiParts, type Clock } from '../clock.js';
 import { canEncodeCp950 } from '../encoding/cp950.js';
 import { fileError, usageError } from '../errors.js';
-import { ISOLATE_FROM_BYTES, isolatedScript, runIsolated } from '../isolated.js';
 import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
 import { makeFinding } from '../format/findings.js';
 import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
 import { formatRocDate, parseUserDateTime, rocTimestamp, taipeiToday, type CalendarDate } from '../format/roc.js';
-import { silentHost, type IoHost, type IoMessage, type Progress } from '../io-host.js';
+import { silentHost, type IoHost } from '../io-host.js';
 import { toFullWidth, type OutputEncoding } from '../xml/builder.js';
 import { ZipWriter, type CompressorFactory, type ZipEntryWriter } from '../archive/zip-writer.js';
-import { DeflateService, isDeflateRequest, type DeflateRequest } from '../archive/remote-deflate.js';
 import { EMPTY_MAP, loadColumnMap, type ColumnMap } from '../input/column-map.js';
 import { readCsvRows } from '../input/csv-reader.js';
 import { FIELD_SLOT, R_SLOT0, RawFlag, RowStore, Slot } from '../input/row-store.js';
@@ -179,67 +176,9 @@ function hex(cp: number): string {
   return 'U+' + cp.toString(16).toUpperCase().padStart(4, '0');
 }
 
-/** Packs `inputs` into one upload ZIP. Bad data is reported in the result; bad usage throws a LabupError. */
-export async function pack(inputs: PackInput[], options: PackOptions = {}): Promise<PackResult> {
-  if (await isolate(inputs, options)) return packIsolated(inputs as string[], options);
-  return packWith(inputs, options, 'auto');
-}
-
-/** What a worker packing large files is given. */
-export interface IsolatedPackRequest {
-  inputs: string[];
-  /** The clock's instant, or null for the system clock. */
-  nowMs: number | null;
-  /** Forward notices and progress. */
-  host: boolean;
-  options: Omit<PackOptions, 'clock' | 'host'>;
-}
-
-/** What a worker packing large files sends before its ending (the ZIP's bytes are compressed in this thread). */
-export type IsolatedPackMessage = { notify: IoMessage } | { progress: Progress } | DeflateRequest;
-
-const PACK_WORKER = (): URL | null => isolatedScript(import.meta.url, './pack-worker.js', '../../dist/pack/pack-worker.js');
-
-/**
- * Whether to pack in a worker: files only and no `onHdata` (neither can cross threads), large enough, a
- * compiled worker at hand, and a clock the worker can have too (the system clock, or a fixed one).
- */
-async function isolate(inputs: PackInput[], options: PackOptions): Promise<boolean> {
-  if (!PACK_WORKER() || options.onHdata || inputs.length === 0 || !inputs.every((i) => typeof i === 'string')) return false;
-  const clock = options.clock;
-  if (clock !== undefined && clock !== systemClock && !('advance' in clock && 'set' in clock)) return false;
-  let total = 0;
-  for (const input of inputs as string[]) {
-    try {
-      total += (await stat(resolve(options.cwd ?? process.cwd(), input))).size;
-    } catch {
-      return false;
-    }
-  }
-  return total >= ISOLATE_FROM_BYTES;
-}
-
-/** {@link packWith} in a worker thread whose heap is kept small, so that memory stays flat; the result is the same. */
-async function packIsolated(inputs: string[], options: PackOptions): Promise<PackResult> {
-  const { clock, host, ...rest } = options;
-  const req: IsolatedPackRequest = {
-    inputs,
-    nowMs: clock === undefined || clock === systemClock ? null : clock.now().getTime(),
-    host: host !== undefined,
-    options: { ...rest, cwd: options.cwd ?? process.cwd() },
-  };
-  // This thread only waits meanwhile: it compresses the ZIP for the worker (see remote-deflate.ts).
-  const deflater = new DeflateService();
-  try {
-    return await runIsolated<PackResult, IsolatedPackMessage>(PACK_WORKER()!, req, 'pack', (m, answer) => {
-      if (isDeflateRequest(m)) deflater.handle(m, answer);
-      else if ('notify' in m) host?.notify(m.notify);
-      else host?.progress?.(m.progress);
-    });
-  } finally {
-    await deflater.close();
-  }
-}
+// `pack` itself (which decides the thread) lives in run.ts, light enough for the thread that only
+// starts the pack worker and compresses for it.
+export { pack, type IsolatedPackRequest, type IsolatedPackMessage } from './run.js';
 
 /**
  * {@link pack}, choosing where the rules run: `thread` (this one), `worker` (a worker thread from
