@@ -112,11 +112,20 @@ const F_DATE = 'YYYMMDD (民國年 3 碼, e.g. 1141125)';
 const F_DT13 = 'YYYMMDDHHMMSS (13 碼, e.g. 1141125083005)';
 const F_DT11 = 'YYYMMDDHHMMSS, or YYYMMDDHHMM (11 碼)';
 
+/**
+ * Every field definition, and every kind, has the same properties in the same order (absent ones
+ * undefined): the rules read them for millions of values, and V8 reads objects of one shape fastest.
+ */
+function def(id: FieldId, section: Section, zh: string, en: string, maxLength: number, type: 'X' | '9', kind: FieldKind, required: Requirement, format: string, extra: Partial<FieldDef>): FieldDef {
+  const k = kind as { type: FieldKind['type']; list?: CodeListId; negative?: boolean; short?: boolean; institution?: boolean };
+  const sameShapeKind = { type: k.type, list: k.list, negative: k.negative, short: k.short, institution: k.institution } as FieldKind;
+  return { id, section, zh, en, maxLength, type, kind: sameShapeKind, required, format, correctionKey: extra.correctionKey, freeText: extra.freeText };
+}
 function h(id: HFieldId, zh: string, en: string, maxLength: number, type: 'X' | '9', kind: FieldKind, required: Requirement, format: string, extra: Partial<FieldDef> = {}): FieldDef {
-  return { id, section: 'h', zh, en, maxLength, type, kind, required, format, ...extra };
+  return def(id, 'h', zh, en, maxLength, type, kind, required, format, extra);
 }
 function r(id: RFieldId, zh: string, en: string, maxLength: number, type: 'X' | '9', kind: FieldKind, required: Requirement, format: string, extra: Partial<FieldDef> = {}): FieldDef {
-  return { id, section: 'r', zh, en, maxLength, type, kind, required, format, ...extra };
+  return def(id, 'r', zh, en, maxLength, type, kind, required, format, extra);
 }
 const TEXT: FieldKind = { type: 'text' };
 const FREE = { freeText: true } as const;
