@@ -151,11 +151,8 @@ export interface EntryOptions {
   mode?: number;
 }
 
-export interface EntryInfo {
+export interface EntryInfo extends Compressed {
   name: string;
-  crc32: number;
-  size: number;
-  compressedSize: number;
 }
 
 export interface ZipEntryWriter {
