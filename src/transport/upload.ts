@@ -45,22 +45,30 @@ export interface UploadZipOptions {
   dryRun?: boolean;
 }
 
-export interface UploadSummary {
-  ok: true;
-  /** 收件序號. */
-  receiptNo: string;
+/** The ZIP an upload is about, and what local validation found in it (an upload and its dry run). */
+export interface UploadFile {
   /** 上傳日期, `YYY/MM/DD`. */
   uploadDate: string;
-  /** 傳送時間, ISO 8601 (+08:00). */
-  sentAt: string;
-  status: SubmissionStatus;
-  statusText: string;
   file: string;
   fileName: string;
   size: number;
   contentSha256: string;
   idempotencyKey: string;
   institutionCode: string | null;
+  /** Local validation: sent (or to be sent) despite errors with `force`. */
+  validation: { ok: boolean; errorCount: number; warningCount: number; forced: boolean };
+  /** The validation report (for rendering). */
+  report: FileReport;
+}
+
+export interface UploadSummary extends UploadFile {
+  ok: true;
+  /** 收件序號. */
+  receiptNo: string;
+  /** 傳送時間, ISO 8601 (+08:00). */
+  sentAt: string;
+  status: SubmissionStatus;
+  statusText: string;
   /** The portal already had this ZIP for this 上傳日期 (a rerun, or a retried request). */
   replayed: boolean;
   /**
@@ -68,10 +76,6 @@ export interface UploadSummary {
    * it received, and its submission with this ZIP's content hash was adopted instead of sending again.
    */
   adopted: boolean;
-  /** Local validation: sent despite errors with `force`. */
-  validation: { ok: boolean; errorCount: number; warningCount: number; forced: boolean };
-  /** The validation report (for rendering). */
-  report: FileReport;
 }
 
 export interface UploadRefused {
@@ -83,23 +87,13 @@ export interface UploadRefused {
 }
 
 /** What `dryRun` found: what would be sent, or the submission the portal already holds. */
-export interface UploadDryRun {
+export interface UploadDryRun extends UploadFile {
   ok: true;
   dryRun: true;
   /** `send`: the ZIP would be sent; `confirm`: the journal has its 收件序號; `adopt`: the portal holds it already. */
   action: 'send' | 'confirm' | 'adopt';
-  /** 上傳日期, `YYY/MM/DD`. */
-  uploadDate: string;
-  file: string;
-  fileName: string;
-  size: number;
-  contentSha256: string;
-  idempotencyKey: string;
-  institutionCode: string | null;
   /** The submission already there (`confirm`, `adopt`). */
   existing: { receiptNo: string; sentAt: string; status: SubmissionStatus; statusText: string } | null;
-  validation: { ok: boolean; errorCount: number; warningCount: number; forced: boolean };
-  report: FileReport;
 }
 
 export type UploadOutcome = UploadSummary | UploadRefused;
