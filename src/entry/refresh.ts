@@ -15,7 +15,7 @@ import type { IoHost } from '../io-host.js';
 import type { Store } from '../store/store.js';
 import { journalUpdateStatus } from '../store/journal.js';
 import { downloadFiles } from '../transport/download.js';
-import type { PortalClient } from '../transport/portal-client.js';
+import { walkPages, type PortalClient } from '../transport/portal-client.js';
 import { listDrafts, listUploads, recordPortalErrors, recordUploadStatus, type PortalError } from './drafts.js';
 
 export interface RefreshOptions {
@@ -47,15 +47,12 @@ export async function refreshDrafts(o: RefreshOptions): Promise<RefreshReport> {
   const failed: string[] = [];
   for (let i = 0; i < receipts.length; i += 100) {
     const chunk = receipts.slice(i, i + 100);
-    for (let page = 1; ; page++) {
-      const p = await o.client.listSubmissions({ receiptNos: chunk, page, pageSize: 100 });
-      for (const s of p.items) {
-        found.add(s.receiptNo);
-        changed += recordUploadStatus(o.store, portal, { receiptNo: s.receiptNo, status: s.status, checkedAt: s.checkedAt, errorCount: s.errorCount }, o.clock);
-        journalUpdateStatus(o.store, portal, { receiptNo: s.receiptNo, status: s.status, statusText: s.statusText, checkedAt: s.checkedAt, errorCount: s.errorCount }, o.clock);
-        if (s.status === 'failed') failed.push(s.receiptNo);
-      }
-      if (page >= p.totalPages || p.items.length === 0) break;
+    const { items } = await walkPages((page) => o.client.listSubmissions({ receiptNos: chunk, page, pageSize: 100 }));
+    for (const s of items) {
+      found.add(s.receiptNo);
+      changed += recordUploadStatus(o.store, portal, { receiptNo: s.receiptNo, status: s.status, checkedAt: s.checkedAt, errorCount: s.errorCount }, o.clock);
+      journalUpdateStatus(o.store, portal, { receiptNo: s.receiptNo, status: s.status, statusText: s.statusText, checkedAt: s.checkedAt, errorCount: s.errorCount }, o.clock);
+      if (s.status === 'failed') failed.push(s.receiptNo);
     }
   }
   const unknown = receipts.filter((r) => !found.has(r));

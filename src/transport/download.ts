@@ -16,7 +16,7 @@ import { formatRocDate, parseUserDate } from '../format/roc.js';
 import { readEntry, readZipDirectory } from '../archive/zip-reader.js';
 import type { Store } from '../store/store.js';
 import { findDownload, recordDownload } from '../store/journal.js';
-import { pagingOf, type FileQuery, type PortalClient, type PortalFile, type ZipEncryption } from './portal-client.js';
+import { pagingOf, walkPages, type FileQuery, type PortalClient, type PortalFile, type ZipEncryption } from './portal-client.js';
 import type { ResendRequest } from './portal-manual.js';
 import { deliveryZipName } from './protocol.js';
 
@@ -156,27 +156,16 @@ async function listOffered(o: DownloadFilesOptions): Promise<{ files: PortalFile
     const p = await o.client.listFiles({ ...query, page: o.page, pageSize: o.pageSize ?? 20 });
     return { files: p.items, paging: pagingOf(p, sort, order), criteria: p.criteria ?? {} };
   }
-  const out: PortalFile[] = [];
   const pageSize = o.pageSize ?? 100;
-  for (let page = 1; ; page++) {
-    const p = await o.client.listFiles({ ...query, page, pageSize });
-    out.push(...p.items);
-    if (page >= p.totalPages || p.items.length === 0) {
-      return { files: out, paging: { ...pagingOf(p, sort, order), page: null }, criteria: p.criteria ?? {} };
-    }
-  }
+  const { items, last } = await walkPages((page) => o.client.listFiles({ ...query, page, pageSize }));
+  return { files: items, paging: { ...pagingOf(last, sort, order), page: null }, criteria: last.criteria ?? {} };
 }
 
 /** The 申請重送 still pending; a portal that does not know them leaves the list empty. */
 async function pendingResends(o: DownloadFilesOptions): Promise<ResendRequest[]> {
   try {
-    const out: ResendRequest[] = [];
-    for (let page = 1; page <= 10; page++) {
-      const p = await o.client.listResendRequests({ status: 'pending', ...(o.receiptNo ? { receiptNos: [o.receiptNo] } : {}), page, pageSize: 100 });
-      out.push(...p.items);
-      if (page >= p.totalPages || p.items.length === 0) break;
-    }
-    return out;
+    const query = { status: 'pending' as const, ...(o.receiptNo ? { receiptNos: [o.receiptNo] } : {}) };
+    return (await walkPages((page) => o.client.listResendRequests({ ...query, page, pageSize: 100 }), 10)).items;
   } catch (err) {
     if (!(err instanceof LabupError) || err.kind === 'internal' || err.kind === 'auth') throw err;
     o.host?.notify({ level: 'verbose', code: 'RESEND_LIST_FAILED', message: `pending 申請重送 not listed: ${err.message}` });

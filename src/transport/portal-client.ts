@@ -108,6 +108,19 @@ export interface Page<T> {
   criteria?: Record<string, unknown>;
 }
 
+/**
+ * Reads a paged listing from page 1 to its last page (at most `maxPages`): every item, and the last
+ * page read (its totals and criteria).
+ */
+export async function walkPages<T>(fetch: (page: number) => Promise<Page<T>>, maxPages = Number.POSITIVE_INFINITY): Promise<{ items: T[]; last: Page<T> }> {
+  const items: T[] = [];
+  for (let page = 1; ; page++) {
+    const p = await fetch(page);
+    items.push(...p.items);
+    if (page >= p.totalPages || p.items.length === 0 || page >= maxPages) return { items, last: p };
+  }
+}
+
 /** How a listing's page is reported: the portal's page, its sort, and at least one page in all. */
 export function pagingOf(p: Page<unknown>, sort: string, order: 'asc' | 'desc'): { page: number; pageSize: number; total: number; totalPages: number; sort: string; order: 'asc' | 'desc' } {
   return { page: p.page, pageSize: p.pageSize, total: p.total, totalPages: Math.max(1, p.totalPages), sort, order };

@@ -12,7 +12,7 @@ import { paginate, sortBy, type PageRequest } from '../query.js';
 import type { Store } from '../store/store.js';
 import { journalUpdateStatus } from '../store/journal.js';
 import { pollUntilDone, type PollOptions } from './poll.js';
-import { pagingOf, type PortalClient, type Submission, type SubmissionStatus } from './portal-client.js';
+import { pagingOf, walkPages, type PortalClient, type Submission, type SubmissionStatus } from './portal-client.js';
 
 export interface StatusOptions extends PollOptions {
   client: PortalClient;
@@ -77,12 +77,7 @@ function toReceipt(s: Submission): ReceiptStatus {
 }
 
 async function fetchAll(client: PortalClient, q: Parameters<PortalClient['listSubmissions']>[0]): Promise<Submission[]> {
-  const out: Submission[] = [];
-  for (let page = 1; ; page++) {
-    const p = await client.listSubmissions({ ...q, page, pageSize: 100 });
-    out.push(...p.items);
-    if (page >= p.totalPages || p.items.length === 0) return out;
-  }
+  return (await walkPages((page) => client.listSubmissions({ ...q, page, pageSize: 100 }))).items;
 }
 
 async function byReceipts(o: StatusOptions, receipts: string[]): Promise<Submission[]> {
