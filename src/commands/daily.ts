@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import type { Wrap } from '../cli/main.js';
-import { addPortalOptions, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
+import { addPortalOptions, openPortalFromCli, openStoreFromCli, portalSettings, type PortalFlags } from '../transport/cli-support.js';
 import type { ZipEncryption } from '../transport/portal-client.js';
 import { delimiter, nonNegative, normaliseEncoding, positive } from '../cli/args.js';
 
@@ -78,6 +78,7 @@ export function register(program: Command, wrap: Wrap): void {
       const { explainCheckFile } = await import('../daily/explain-step.js');
       const { userIdAsker } = await import('../archive/user-id.js');
       const { dataHome } = await import('../paths.js');
+      const portal = portalSettings(opts);
       const resolved = ctx.config(
         {
           institution: opts.hosp,
@@ -86,11 +87,7 @@ export function register(program: Command, wrap: Wrap): void {
           deadline: opts.deadline,
           downloadDir: opts.out,
           encryptedDownload: opts.encrypted,
-          portal: opts.portal,
-          card: opts.card,
-          caFile: opts.ca,
-          retries: opts.retries,
-          requestTimeout: opts.requestTimeout,
+          ...portal.values,
         },
         {
           institution: '--hosp',
@@ -99,11 +96,7 @@ export function register(program: Command, wrap: Wrap): void {
           deadline: '--deadline',
           downloadDir: '--out',
           encryptedDownload: '--encrypted',
-          portal: '--portal',
-          card: '--card',
-          caFile: '--ca',
-          retries: '--retries',
-          requestTimeout: '--request-timeout',
+          ...portal.flags,
         },
       );
       const cfg = resolved.values;

@@ -1,7 +1,7 @@
 /** `labup doctor` */
 import type { Command } from 'commander';
 import type { Wrap } from '../cli/main.js';
-import { addPortalOptions, type PortalFlags } from '../transport/cli-support.js';
+import { addPortalOptions, portalSettings, type PortalFlags } from '../transport/cli-support.js';
 
 interface DoctorFlags extends PortalFlags {
   out?: string;
@@ -44,11 +44,10 @@ export function register(program: Command, wrap: Wrap): void {
         home: dataHome(ctx.env),
         sandbox: opts.sandbox === true,
         signIn: opts.signIn === true,
-        loadConfig: () =>
-          ctx.config(
-            { portal: opts.portal, card: opts.card, caFile: opts.ca, retries: opts.retries, requestTimeout: opts.requestTimeout, downloadDir: opts.out },
-            { portal: '--portal', card: '--card', caFile: '--ca', retries: '--retries', requestTimeout: '--request-timeout', downloadDir: '--out' },
-          ),
+        loadConfig: () => {
+          const portal = portalSettings(opts);
+          return ctx.config({ ...portal.values, downloadDir: opts.out }, { ...portal.flags, downloadDir: '--out' });
+        },
         connect: (config) => connectPortal({ config, sandbox: opts.sandbox === true, env: ctx.env, clock: ctx.clock, host: ctx.out, prompter: ctx.prompter }),
       });
       if (ctx.globals.json) {

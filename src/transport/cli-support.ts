@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli/main.js';
+import type { ConfigKey, LabupConfig } from '../config/config.js';
 import { usageError } from '../errors.js';
 import { openStore, type Store } from '../store/store.js';
 import type { PortalConnection } from './connect.js';
@@ -33,13 +34,19 @@ export function addPortalOptions(cmd: Command): Command {
     .option('--request-timeout <duration>', 'deadline of one request, whole transfer included (default 60s)');
 }
 
+/** The portal flags as configuration values, and the flag behind each (named in messages about it). */
+export function portalSettings(flags: PortalFlags): { values: Partial<LabupConfig>; flags: Partial<Record<ConfigKey, string>> } {
+  return {
+    values: { portal: flags.portal, card: flags.card, caFile: flags.ca, retries: flags.retries, requestTimeout: flags.requestTimeout },
+    flags: { portal: '--portal', card: '--card', caFile: '--ca', retries: '--retries', requestTimeout: '--request-timeout' },
+  };
+}
+
 /** Opens the portal (and its sign-in) for a command; closed when the command ends. */
 export async function openPortalFromCli(ctx: CliContext, flags: PortalFlags): Promise<PortalConnection> {
   if (flags.sandbox && flags.portal) throw usageError('CONFLICTING_FLAGS', '--sandbox and --portal exclude each other', { hint: 'Use one: the built-in sandbox, or the portal at a URL.' });
-  const resolved = ctx.config(
-    { portal: flags.portal, card: flags.card, caFile: flags.ca, retries: flags.retries, requestTimeout: flags.requestTimeout },
-    { portal: '--portal', card: '--card', caFile: '--ca', retries: '--retries', requestTimeout: '--request-timeout' },
-  );
+  const settings = portalSettings(flags);
+  const resolved = ctx.config(settings.values, settings.flags);
   // The HTTP client and the sandbox load only when a command connects (not for `--help` or `pack`).
   const { connectPortal } = await import('./connect.js');
   const conn = await connectPortal({
