@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { ExitCode, usageError } from '../errors.js';
 import type { CliContext, Wrap } from '../cli/main.js';
+import type { LabupConfig } from '../config/config.js';
 import { formatRocDate } from '../format/roc.js';
 import { MAX_PORTAL_PAGE_SIZE, describePage, formatRocInstant, parseDateRange, parsePageRequest } from '../query.js';
 import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, type PortalFlags } from '../transport/cli-support.js';
@@ -97,9 +98,7 @@ export function register(program: Command, wrap: Wrap): void {
       const { downloadFiles } = await import('../transport/download.js');
       const req = parsePageRequest(opts, SORT_FIELDS, { sort: 'providedAt', order: 'desc', maxPageSize: MAX_PORTAL_PAGE_SIZE });
       const range = opts.from || opts.to ? parseDateRange(opts.from, opts.to, 7, ctx.clock) : undefined;
-      const cfg = ctx.config().values;
-      const outDir = resolve(ctx.cwd, opts.out ?? cfg.downloadDir ?? 'downloads');
-      const encrypted = opts.encrypted === true || opts.encryption !== undefined || (opts.encrypted === undefined && cfg.encryptedDownload === true);
+      const { outDir, encrypted } = destination(ctx, opts, ctx.config().values);
       const store = openStoreFromCli(ctx);
       const portal = await openPortalFromCli(ctx, opts);
       await portal.signIn();
@@ -179,6 +178,14 @@ function resendRemark(r: ResendRequest): string {
   return `${r.statusText} (申請 ${formatRocInstant(r.requestedAt)}${r.dueAt ? `，預計 ${formatRocInstant(r.dueAt)}` : ''})`;
 }
 
+/** Where files go (--out, else the config's downloadDir, else ./downloads) and whether encrypted (--encrypted or --encryption, else the config). */
+function destination(ctx: CliContext, opts: DownloadFlags, cfg: LabupConfig): { outDir: string; encrypted: boolean } {
+  return {
+    outDir: resolve(ctx.cwd, opts.out ?? cfg.downloadDir ?? 'downloads'),
+    encrypted: opts.encrypted === true || opts.encryption !== undefined || (opts.encrypted === undefined && cfg.encryptedDownload === true),
+  };
+}
+
 /** `--request-resend`: file the requests; with --wait, wait for them and download the files. */
 async function requestResend(ctx: CliContext, opts: DownloadFlags): Promise<number> {
   const { requestResends } = await import('../transport/resend.js');
@@ -186,8 +193,7 @@ async function requestResend(ctx: CliContext, opts: DownloadFlags): Promise<numb
   const cfg = ctx.config().values;
   const timeoutMs = duration(opts.timeout, '--timeout') ?? duration(cfg.waitTimeout, 'waitTimeout') ?? DEFAULT_WAIT_MS;
   const pollMs = duration(cfg.pollInterval, 'pollInterval') ?? DEFAULT_POLL_MS;
-  const outDir = resolve(ctx.cwd, opts.out ?? cfg.downloadDir ?? 'downloads');
-  const encrypted = opts.encrypted === true || opts.encryption !== undefined || (opts.encrypted === undefined && cfg.encryptedDownload === true);
+  const { outDir, encrypted } = destination(ctx, opts, cfg);
   const store = openStoreFromCli(ctx);
   const portal = await openPortalFromCli(ctx, opts);
   await portal.signIn();
