@@ -282,6 +282,14 @@ function reportName(run: { uploadDate: string; id: number | null }): string {
   return `labup-daily-${run.uploadDate}-${run.id === null ? 'preflight' : `run${run.id}`}.json`;
 }
 
+type ResultBase = Pick<DailyResult, 'dryRun' | 'uploadDate' | 'inputs' | 'preflight' | 'notices' | 'startedAt'>;
+
+/** A result with nothing uploaded (a failed preflight, a dry run): no ZIP, no receipts, no errors, no report yet. */
+function resultBeforeUpload(base: ResultBase, r: Pick<DailyResult, 'ok' | 'exitCode' | 'outcome' | 'runId' | 'resumed' | 'counts' | 'steps' | 'failure' | 'finishedAt'>): DailyResult {
+  const { ok, exitCode, outcome, runId, resumed, counts, steps, failure, finishedAt } = r;
+  return { ...base, ok, exitCode, outcome, runId, resumed, alreadyDone: false, counts, zip: null, receipts: [], errors: [], errorCount: 0, warningCount: 0, errorGroups: [], steps, failure, report: null, finishedAt };
+}
+
 /** The result's fields in the order a reader looks for them: outcome first, then receipts, errors and the report. */
 function ordered(r: DailyResult): DailyResult {
   const { ok, exitCode, outcome, receipts, errors, errorCount, errorGroups, report, ...rest } = r;
@@ -356,26 +364,7 @@ async function dailyRun(o: DailyOptions): Promise<DailyResult> {
     if (!pre.ok) {
       const f = pre.failure!;
       const failure: RunFailure = { step: 'preflight', code: f.code, message: f.message, ...(f.hint ? { hint: f.hint } : {}), exitCode: f.exitCode };
-      const result: DailyResult = {
-        ...base,
-        ok: false,
-        exitCode: f.exitCode,
-        outcome: 'error',
-        runId: null,
-        resumed: false,
-        alreadyDone: false,
-        counts: null,
-        zip: null,
-        receipts: [],
-        errors: [],
-        errorCount: 0,
-        warningCount: 0,
-        errorGroups: [],
-        steps: [],
-        failure,
-        report: null,
-        finishedAt: taipeiIso(clock.now()),
-      };
+      const result = resultBeforeUpload(base, { ok: false, exitCode: f.exitCode, outcome: 'error', runId: null, resumed: false, counts: null, steps: [], failure, finishedAt: taipeiIso(clock.now()) });
       // The report goes where the check files go, when that folder is usable.
       if (!dryRun && pre.checks.find((c) => c.id === 'download-dir')?.status === 'ok') {
         result.report = await writeReport(o.downloadDir, reportName({ uploadDate: formatRocDate(plan.date), id: null }), result, host);
@@ -770,28 +759,19 @@ async function dryRunResult(
   plan: { date: CalendarDate; uploadTime: Date | undefined },
   packOpts: DailyPackOptions,
   host: IoHost,
-  base: Pick<DailyResult, 'dryRun' | 'uploadDate' | 'inputs' | 'preflight' | 'notices' | 'startedAt'>,
+  base: ResultBase,
 ): Promise<DailyResult> {
-  const result: DailyResult = {
-    ...base,
+  const result = resultBeforeUpload(base, {
     ok: true,
     exitCode: ExitCode.OK,
     outcome: 'dry-run',
     runId: run?.id ?? null,
     resumed: run !== undefined,
-    alreadyDone: false,
     counts: run?.counts ?? null,
-    zip: null,
-    receipts: [],
-    errors: [],
-    errorCount: 0,
-    warningCount: 0,
-    errorGroups: [],
     steps: run?.steps ?? [],
     failure: null,
-    report: null,
     finishedAt: '',
-  };
+  });
   if (run?.receiptNo) {
     result.notices.push(`would continue run ${run.id}: wait on 收件序號 ${run.receiptNo} (${run.statusText ?? '檢核中'}), then download into ${o.downloadDir}; nothing would be uploaded`);
     result.receipts = [receiptOf(run, null)];
