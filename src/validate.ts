@@ -6,8 +6,7 @@ import { basename, extname } from 'node:path';
 import { addDays, systemClock, type Clock } from './clock.js';
 import { LabupError, fileError, usageError } from './errors.js';
 import { ISOLATE_FROM_BYTES, isolatedScript, runIsolated } from './isolated.js';
-import { FINDINGS, makeFinding, type Finding, type FindingInput } from './format/findings.js';
-import { maskId, PERSON_ID_FIELDS } from './format/national-id.js';
+import { FINDINGS, makeFinding, maskFindingValue, type Finding, type FindingInput } from './format/findings.js';
 import { formatRocDate, parseUserDate, taipeiToday, type CalendarDate } from './format/roc.js';
 import { checkRecord, KeyTable, type Emit } from './format/rules.js';
 import { isNhiFileName, readEntry, readZipDirectory, type ZipEntry } from './archive/zip-reader.js';
@@ -107,10 +106,7 @@ export class StreamingValidator {
   /** Adds a finding (also for file-level findings found outside the XML). */
   add(input: FindingInput): void {
     const f = makeFinding(input);
-    if (!this.options.showIds && f.value !== undefined && f.field && PERSON_ID_FIELDS.has(f.field) && /^[A-Za-z]/.test(f.value)) {
-      f.value = maskId(f.value);
-      f.message = f.message.replace(/\("([^"]*)"\)$/, () => `(${JSON.stringify(f.value)})`);
-    }
+    if (!this.options.showIds) maskFindingValue(f);
     const r = this.report;
     r.byCode[f.code] = (r.byCode[f.code] ?? 0) + 1;
     const list = f.severity === 'error' ? r.errors : r.warnings;

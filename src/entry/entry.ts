@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Finding } from '../format/findings.js';
-import { maskId, maskIdsInText, PERSON_ID_FIELDS } from '../format/national-id.js';
+import { maskFieldValue, maskIdsInText } from '../format/national-id.js';
 import type { Store } from '../store/store.js';
 import { createDraft, getDraft, isEditable, readOnly, updateDraft, type Draft, type DraftStatus, type PortalError } from './drafts.js';
 export { portalErrorLine } from './drafts.js';
@@ -64,7 +64,7 @@ export function maskedRecord(rec: DailyRecord, showIds: boolean): DailyRecord {
   if (showIds) return rec;
   const mask = (obj: Record<string, string | undefined>) => {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[k] = PERSON_ID_FIELDS.has(k) && /^[A-Za-z]/.test(v) ? maskId(v) : v;
+    for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[k] = maskFieldValue(k, v);
     return out;
   };
   return { header: mask(rec.header), items: rec.items.map((it) => mask(it)) };

@@ -16,7 +16,7 @@ import type { Clock } from '../clock.js';
 import { LabupError } from '../errors.js';
 import { FIELD_BY_ID, type HFieldId } from '../format/fields.js';
 import type { Finding } from '../format/findings.js';
-import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
+import { maskFieldValue } from '../format/national-id.js';
 import type { IoHost } from '../io-host.js';
 import type { Choice, Prompter } from '../prompts.js';
 import type { Store } from '../store/store.js';
@@ -109,7 +109,7 @@ export class EntrySession {
 
   private id(value: string | undefined, field: string): string {
     if (value === undefined) return '';
-    return !this.o.showIds && PERSON_ID_FIELDS.has(field) && /^[A-Za-z]/.test(value) ? maskId(value) : value;
+    return this.o.showIds ? value : maskFieldValue(field, value);
   }
 
   private findings(list: Finding[], indent = '  '): void {

@@ -6,8 +6,7 @@
 import type { Clock } from '../clock.js';
 import { canEncodeCp950 } from '../encoding/cp950.js';
 import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldDef, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
-import { makeFinding, type Finding, type FindingInput } from '../format/findings.js';
-import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
+import { makeFinding, maskFindingValue, type Finding, type FindingInput } from '../format/findings.js';
 import { parseUserDate, parseUserDateTime, rocTimestamp, formatRocDate } from '../format/roc.js';
 import { checkRecord } from '../format/rules.js';
 import { toFullWidth, type DailyRecord } from '../xml/builder.js';
@@ -101,11 +100,7 @@ export function encodingFinding(def: FieldDef, value: string, rdata: number | nu
 
 function finish(input: FindingInput, showIds: boolean): Finding {
   const f = makeFinding({ ...input, line: null, column: null, hdata: null });
-  if (!showIds && f.value !== undefined && f.field && PERSON_ID_FIELDS.has(f.field) && /^[A-Za-z]/.test(f.value)) {
-    const masked = maskId(f.value);
-    f.value = masked;
-    f.message = f.message.replace(/\("([^"]*)"\)$/, () => `(${JSON.stringify(masked)})`);
-  }
+  if (!showIds) maskFindingValue(f);
   return f;
 }
 

@@ -10,7 +10,7 @@
 import { basename } from 'node:path';
 import { systemClock, taipeiIso, type Clock } from '../clock.js';
 import { usageError } from '../errors.js';
-import { maskId, maskIdsInText, PERSON_ID_FIELDS } from '../format/national-id.js';
+import { maskFieldValue, maskId, maskIdsInText } from '../format/national-id.js';
 import type { IoHost } from '../io-host.js';
 import type { UserIdAnswer } from '../archive/user-id.js';
 import { fieldNameOf, parseCheckFile, type CheckFile, type CheckFileEncoding, type CheckRow, type UnparsedLine } from './check-file.js';
@@ -121,8 +121,8 @@ export interface ExplainResult {
 /** An ID-bearing value, masked unless IDs are shown. */
 function shownValue(field: string | null, value: string, showIds: boolean): string {
   if (showIds || value === '') return value;
-  if (field && PERSON_ID_FIELDS.has(field) && /^[A-Za-z]/.test(value)) return maskId(value);
-  return maskIdsInText(value);
+  const masked = maskFieldValue(field, value);
+  return masked !== value ? masked : maskIdsInText(value);
 }
 
 /** Does the source's value match what the check file shows (which may be masked or cut short)? */

@@ -4,6 +4,7 @@
  * detect it (used to cross-check labup against `xmllint --schema`).
  */
 import { FIELD_BY_ID } from './fields.js';
+import { maskFieldValue } from './national-id.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -157,6 +158,15 @@ export interface FindingInput {
 }
 
 /** Builds a finding with its bilingual message: `h9 身分證統一編號: 檢查碼錯誤 — checksum does not match (A12****788)`. */
+/** Masks a finding's value when it is a national ID — in its message too, which quotes it at the end. */
+export function maskFindingValue(f: Finding): void {
+  if (f.value === undefined) return;
+  const masked = maskFieldValue(f.field, f.value);
+  if (masked === f.value) return;
+  f.value = masked;
+  f.message = f.message.replace(/\("([^"]*)"\)$/, () => `(${JSON.stringify(masked)})`);
+}
+
 export function makeFinding(input: FindingInput): Finding {
   const def = FINDINGS[input.code];
   const f = input.field ? FIELD_BY_ID.get(input.field) : undefined;

@@ -81,3 +81,8 @@ export function maskIdsInText(text: string): string {
 
 /** Fields that hold a person's ID (or, for h17/h18/r9, possibly an institution code). */
 export const PERSON_ID_FIELDS = new Set(['h9', 'h17', 'h18', 'r9']);
+
+/** A field's value as shown: masked when the field holds a person's ID and the value is one (starts with a letter). */
+export function maskFieldValue(field: string | null | undefined, value: string): string {
+  return field && PERSON_ID_FIELDS.has(field) && /^[A-Za-z]/.test(value) ? maskId(value) : value;
+}

@@ -8,7 +8,7 @@
  */
 import { FIELD_BY_ID } from '../format/fields.js';
 import type { Finding, Severity } from '../format/findings.js';
-import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
+import { maskFieldValue } from '../format/national-id.js';
 import type { InputProblem, SourceLocation } from '../input/types.js';
 
 export interface PackFinding extends Finding {
@@ -43,8 +43,7 @@ export const PACK_FINDING_CODES = {
 
 /** Masks national IDs in a value shown in a finding, unless IDs are shown. */
 export function shownValue(field: string | null | undefined, value: string, showIds: boolean): string {
-  if (showIds || !field || !PERSON_ID_FIELDS.has(field) || !/^[A-Za-z]/.test(value)) return value;
-  return maskId(value);
+  return showIds ? value : maskFieldValue(field, value);
 }
 
 export interface PackFindingInput {

@@ -16,8 +16,7 @@ import { addDays, systemClock, taipeiParts, type Clock } from '../clock.js';
 import { canEncodeCp950 } from '../encoding/cp950.js';
 import { fileError, usageError } from '../errors.js';
 import { FIELD_BY_ID, H_FIELDS, R_FIELDS, type FieldId, type HFieldId, type RFieldId } from '../format/fields.js';
-import { makeFinding } from '../format/findings.js';
-import { maskId, PERSON_ID_FIELDS } from '../format/national-id.js';
+import { makeFinding, maskFindingValue } from '../format/findings.js';
 import { formatRocDate, parseUserDateTime, rocTimestamp, taipeiToday, type CalendarDate } from '../format/roc.js';
 import { silentHost, type IoHost } from '../io-host.js';
 import { toFullWidth, type OutputEncoding } from '../xml/builder.js';
@@ -517,11 +516,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     }
     const { first: _first, ...rest } = input;
     const f = makeFinding(rest);
-    if (!showIds && f.value !== undefined && f.field && PERSON_ID_FIELDS.has(f.field) && /^[A-Za-z]/.test(f.value)) {
-      const masked = maskId(f.value);
-      f.value = masked;
-      f.message = f.message.replace(/\("([^"]*)"\)$/, () => `(${JSON.stringify(masked)})`);
-    }
+    if (!showIds) maskFindingValue(f);
     findings.add({ ...f, source: g !== undefined ? locate(g, f.field, f.rdata) : null });
   };
 
