@@ -390,20 +390,13 @@ export function register(program: Command, wrap: Wrap): void {
       queryDrafts(store, q, ctx.clock);
       if (ctx.prompter.interactive && !ctx.globals.json) return session(ctx, store, opts, { screen: 'query', query: q });
       let refresh: { refreshed: boolean; error?: { code: string; message: string } } = { refreshed: false };
-      if (opts.refresh && store.db.prepare(`SELECT 1 FROM drafts WHERE status = 'checking' LIMIT 1`).get() !== undefined) {
-        const { refreshDrafts } = await import('../entry/refresh.js');
+      if (opts.refresh) {
+        const { refreshChecking } = await import('../entry/refresh.js');
         const { entryChecksDir } = await import('../entry/upload.js');
-        const { LabupError } = await import('../errors.js');
-        try {
-          const portal = await openPortalFromCli(ctx, opts);
-          await portal.signIn();
-          await refreshDrafts({ store, client: portal.client, clock: ctx.clock, checksDir: entryChecksDir(ctx.env), host: ctx.out });
-          refresh = { refreshed: true };
-        } catch (err) {
-          if (!(err instanceof LabupError) || err.kind === 'internal') throw err;
-          ctx.out.warn(`資料處理狀態 not refreshed from the portal: ${err.message}${err.hint ? ` (${err.hint})` : ''}`, 'ENTRY_NOT_REFRESHED');
-          refresh = { refreshed: false, error: { code: err.code, message: err.message } };
-        }
+        const r = await refreshChecking({ store, clock: ctx.clock, connect: () => openPortalFromCli(ctx, opts), checksDir: entryChecksDir(ctx.env), host: ctx.out });
+        const err = r.error;
+        if (err) ctx.out.warn(`資料處理狀態 not refreshed from the portal: ${err.message}${err.hint ? ` (${err.hint})` : ''}`, 'ENTRY_NOT_REFRESHED');
+        refresh = err ? { refreshed: false, error: { code: err.code, message: err.message } } : { refreshed: r.refreshed };
       }
       const res = queryDrafts(store, { ...q, showIds: ctx.globals.showIds }, ctx.clock);
       if (ctx.globals.json) ctx.out.resultJson({ ...res, ...refresh });

@@ -40,7 +40,7 @@ import {
 } from './form.js';
 import { LISTING_HEADINGS, listingCells, queryDrafts, showCode, summarise, type DraftQuery } from './listing.js';
 import { checkEntry, cloneRecord, emptyRecord, type DailyRecord } from './record.js';
-import { refreshDrafts } from './refresh.js';
+import { refreshChecking } from './refresh.js';
 import { UPLOAD_MESSAGES, uploadCandidates, uploadDrafts } from './upload.js';
 
 /** Where the session shows its screens (the CLI: stderr, IDs masked unless --show-ids). */
@@ -445,15 +445,8 @@ export class EntrySession {
 
   /** Refreshes 資料處理狀態 of drafts still 檢核中 (when a portal is at hand). */
   private async refresh(): Promise<void> {
-    if (this.o.store.db.prepare(`SELECT 1 FROM drafts WHERE status = 'checking' LIMIT 1`).get() === undefined) return;
-    try {
-      const portal = await this.o.connect();
-      await portal.signIn();
-      await refreshDrafts({ store: this.o.store, client: portal.client, clock: this.o.clock, ...(this.o.checksDir ? { checksDir: this.o.checksDir } : {}), ...(this.o.host ? { host: this.o.host } : {}) });
-    } catch (err) {
-      if (!(err instanceof LabupError) || err.kind === 'internal') throw err;
-      this.print(`（資料處理狀態未更新 not refreshed from the portal: ${err.message}）`);
-    }
+    const r = await refreshChecking({ store: this.o.store, clock: this.o.clock, connect: this.o.connect, ...(this.o.checksDir ? { checksDir: this.o.checksDir } : {}), ...(this.o.host ? { host: this.o.host } : {}) });
+    if (r.error) this.print(`（資料處理狀態未更新 not refreshed from the portal: ${r.error.message}）`);
   }
 
   private async queryScreen(initial: DraftQuery): Promise<void> {

@@ -13,6 +13,7 @@ import { parseCheckFile } from '../explain/check-file.js';
 import { explainCode } from '../explain/codes.js';
 import type { IoHost } from '../io-host.js';
 import type { Store } from '../store/store.js';
+import type { PortalConnection } from '../transport/connect.js';
 import { journalUpdateStatus } from '../store/journal.js';
 import { downloadFiles } from '../transport/download.js';
 import { walkPages, type PortalClient } from '../transport/portal-client.js';
@@ -36,6 +37,25 @@ export interface RefreshReport {
   unknown: string[];
   /** 收件序號 that turned 檢核錯誤, whose check file was read onto the drafts. */
   explained: string[];
+}
+
+/**
+ * {@link refreshDrafts} when some draft is still 檢核中 (only then is the portal opened). A portal
+ * that cannot be reached or signed in to is no reason to stop showing drafts: its coded error is
+ * returned for the caller to report.
+ */
+export async function refreshChecking(o: Omit<RefreshOptions, 'client'> & { connect: () => Promise<PortalConnection> }): Promise<{ refreshed: boolean; error?: LabupError }> {
+  if (o.store.db.prepare(`SELECT 1 FROM drafts WHERE status = 'checking' LIMIT 1`).get() === undefined) return { refreshed: false };
+  try {
+    const portal = await o.connect();
+    await portal.signIn();
+    const { connect: _connect, ...rest } = o;
+    await refreshDrafts({ ...rest, client: portal.client });
+    return { refreshed: true };
+  } catch (err) {
+    if (!(err instanceof LabupError) || err.kind === 'internal') throw err;
+    return { refreshed: false, error: err };
+  }
 }
 
 export async function refreshDrafts(o: RefreshOptions): Promise<RefreshReport> {
