@@ -339,20 +339,15 @@ export function register(program: Command, wrap: Wrap): void {
         if (!ctx.prompter.interactive || ctx.globals.json) throw noTerminal('labup entry upload (the checkbox list)', 'labup entry upload --ids 3,4 or --all.');
         return session(ctx, store, opts, { screen: 'upload' });
       }
-      const { uploadDrafts, uploadCandidates, entryOutbox } = await import('../entry/upload.js');
-      const portal = lazyPortal(ctx, opts);
+      const { uploadDrafts, entryOutbox } = await import('../entry/upload.js');
       const ids = opts.ids ? idList(opts.ids) : undefined;
-      if (opts.all && uploadCandidates(store, ctx.clock).length === 0) {
-        // 無資料可上傳: nothing to sign in for.
-        if (ctx.globals.json) ctx.out.resultJson({ ok: false, reason: 'nothing', message: '無資料可上傳', skipped: [] });
-        ctx.out.summary('labup entry upload: 無資料可上傳 — no 暫存 drafts of the last year');
-        return ExitCode.NOTHING_TO_DO;
-      }
-      const r = await uploadDrafts({ store, portal: await portal(), clock: ctx.clock, outbox: entryOutbox(ctx.env), ...(ids ? { ids } : { all: true }), showIds: ctx.globals.showIds, host: ctx.out });
+      // (the portal is opened only when there is something to send)
+      const portal = lazyPortal(ctx, opts);
+      const r = await uploadDrafts({ store, portal, clock: ctx.clock, outbox: entryOutbox(ctx.env), ...(ids ? { ids } : { all: true }), showIds: ctx.globals.showIds, host: ctx.out });
       if (ctx.globals.json) ctx.out.resultJson(r);
       if (!r.ok) {
         if (r.reason === 'nothing') {
-          ctx.out.summary(`labup entry upload: ${r.message} — no 暫存 drafts without errors`);
+          ctx.out.summary(`labup entry upload: ${r.message} — no 暫存 drafts ${r.skipped.length ? 'without errors' : 'of the last year'}`);
           return ExitCode.NOTHING_TO_DO;
         }
         if (!ctx.globals.json) for (const d of r.drafts) printFindings(ctx, `draft #${d.id}`, d.errors, []);

@@ -54,7 +54,8 @@ export function uploadCandidates(store: Store, clock: Clock): Draft[] {
 
 export interface UploadDraftsOptions {
   store: Store;
-  portal: PortalConnection;
+  /** The portal, or how to open it: opened only when there is something to send. */
+  portal: PortalConnection | (() => Promise<PortalConnection>);
   clock: Clock;
   /** Where the ZIP is built (default `LABUP_HOME/entry/outbox`). */
   outbox: string;
@@ -201,7 +202,7 @@ export async function uploadDrafts(o: UploadDraftsOptions): Promise<EntryUploadO
     });
   }
 
-  const portal = o.portal;
+  const portal = typeof o.portal === 'function' ? await o.portal() : o.portal;
   const session = await failedAs(() => portal.signIn(), drafts.map((d) => d.id));
   const h2 = institutions[0]!;
   if (h2 !== session.institutionCode) {

@@ -121,7 +121,10 @@ describe('labup entry, scripted (the real binary)', () => {
     expect(r.stderr).toContain('Next: labup entry query --sandbox');
     const none = await run(['entry', 'upload', '--all', '--sandbox', '--json']);
     expect(none.code).toBe(6);
-    expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, reason: 'nothing', message: '無資料可上傳' });
+    expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, reason: 'nothing', message: '無資料可上傳', skipped: [] });
+    const plain = await run(['entry', 'upload', '--all', '--sandbox']);
+    expect({ code: plain.code, stdout: plain.stdout }).toEqual({ code: 6, stdout: '' });
+    expect(plain.stderr).toContain('labup entry upload: 無資料可上傳 — no 暫存 drafts of the last year');
     // uploaded drafts are read-only
     const ro = await run(['entry', 'edit', '1', '--set', 'h7=0009']);
     expect(ro.code).toBe(2);
