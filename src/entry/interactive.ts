@@ -35,6 +35,7 @@ import {
   promptLine,
   removeItems,
   VISIT_FIELDS,
+  type AnswerCheck,
   type FormContext,
   type FormQuestion,
 } from './form.js';
@@ -147,34 +148,29 @@ export class EntrySession {
   private async ask(q: FormQuestion, rec: DailyRecord): Promise<DailyRecord> {
     const { def, item } = q;
     const opts = { clock: this.o.clock, showIds: this.o.showIds === true };
+    // The check of the answer last typed: the prompt's validation and what follows share it.
+    let last: { raw: string; check: AnswerCheck } | undefined;
+    const check = (raw: string): AnswerCheck => {
+      if (last?.raw !== raw) last = { raw, check: checkAnswer(rec, def, item, raw, opts) };
+      return last.check;
+    };
+    const validate = (value: string): string | true => {
+      const c = check(value);
+      return c.blocking.length ? c.blocking.map(promptLine).join('\n  ') : true;
+    };
     for (;;) {
       let raw: string;
       if (q.control === 'input') {
-        raw = await this.o.prompter.input({
-          message: q.message,
-          ...(q.default !== undefined ? { default: q.default } : {}),
-          validate: (value) => {
-            const c = checkAnswer(rec, def, item, value, opts);
-            return c.blocking.length ? c.blocking.map(promptLine).join('\n  ') : true;
-          },
-        });
+        raw = await this.o.prompter.input({ message: q.message, ...(q.default !== undefined ? { default: q.default } : {}), validate });
       } else if (q.control === 'select') {
         raw = await this.o.prompter.select<string>({ message: q.message, choices: q.choices!, ...(q.default !== undefined ? { default: q.default } : {}), pageSize: 12 });
-        if (raw === '' && q.other) {
-          raw = await this.o.prompter.input({
-            message: `${q.message} — 其他報告序號 another number`,
-            validate: (value) => {
-              const c = checkAnswer(rec, def, item, value, opts);
-              return c.blocking.length ? c.blocking.map(promptLine).join('\n  ') : true;
-            },
-          });
-        }
+        if (raw === '' && q.other) raw = await this.o.prompter.input({ message: `${q.message} — 其他報告序號 another number`, validate });
       } else {
         const current = new Set((q.default ?? '').split(''));
         const chosen = await this.o.prompter.checkbox<string>({ message: q.message, choices: q.choices!.map((c) => ({ ...c, checked: current.has(c.value) })), pageSize: 12 });
         raw = chosen.join('');
       }
-      const c = checkAnswer(rec, def, item, raw, opts);
+      const c = check(raw);
       if (c.blocking.length) {
         // Select lists cannot be refused while shown: say why, and ask again.
         this.findings(c.blocking);
