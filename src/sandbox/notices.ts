@@ -11,7 +11,7 @@ import { formatRocInstant } from '../query.js';
 import { API_PREFIX } from '../transport/protocol.js';
 import { isSafeAttachmentName } from '../transport/portal-manual.js';
 import { badRequest, notFound } from './api-error.js';
-import { dateParam, parsePaging, type PageJson } from './queries.js';
+import { dateParam, parsePaging, sortParam, type PageJson } from './queries.js';
 import type { Db } from './state.js';
 
 /** Largest attachment the admin API accepts. */
@@ -121,11 +121,7 @@ export function listNotices(db: Db, q: URLSearchParams, clock: Clock, includeSch
     args.push(fromTaipei(d.year, d.month, d.day).getTime());
     criteria.since = formatRocInstant(fromTaipei(d.year, d.month, d.day), 'day');
   }
-  const sort = q.get('sort') ?? 'publishedAt';
-  const column = ({ publishedAt: 'published_at', title: 'title', id: 'id' } as Record<string, string>)[sort];
-  if (!column) throw badRequest('BAD_QUERY', 'sort must be one of publishedAt, title, id');
-  const order = (q.get('order') ?? 'desc').toLowerCase();
-  if (order !== 'asc' && order !== 'desc') throw badRequest('BAD_QUERY', 'order must be asc or desc');
+  const { sort, column, order } = sortParam(q, { publishedAt: 'published_at', title: 'title', id: 'id' }, 'publishedAt');
   criteria.sort = sort;
   criteria.order = order;
   const { page, pageSize } = parsePaging(q);

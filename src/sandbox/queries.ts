@@ -88,13 +88,14 @@ export interface PageJson<T> {
 const SUBMISSION_SORT: Record<string, string> = { sentAt: 'sent_at', receiptNo: 'receipt_no', uploadDate: 'upload_date' };
 const FILE_SORT: Record<string, string> = { providedAt: 'provided_at', uploadDate: 'upload_date', name: 'name', receiptNo: 'receipt_no' };
 
-function sortParam(q: URLSearchParams, allowed: Record<string, string>, dflt: string): { column: string; order: 'ASC' | 'DESC' } {
+/** A listing's `sort` (one of `allowed`'s keys, naming its column) and `order` (default desc). */
+export function sortParam(q: URLSearchParams, allowed: Record<string, string>, dflt: string): { sort: string; column: string; order: 'asc' | 'desc' } {
   const sort = q.get('sort') ?? dflt;
   const column = allowed[sort];
   if (!column) throw badRequest('BAD_QUERY', `sort must be one of ${Object.keys(allowed).join(', ')}`);
   const order = (q.get('order') ?? 'desc').toLowerCase();
   if (order !== 'asc' && order !== 'desc') throw badRequest('BAD_QUERY', 'order must be asc or desc');
-  return { column, order: order === 'asc' ? 'ASC' : 'DESC' };
+  return { sort, column, order };
 }
 
 /** Start of a Taipei calendar day, epoch ms. */

@@ -14,7 +14,7 @@ import { ApiError, badRequest, forbidden, notFound } from './api-error.js';
 import type { Session } from './auth.js';
 import { RESEND_STATUS_TEXT } from '../transport/portal-manual.js';
 import { rocSlashed } from '../format/roc.js';
-import { parsePaging, type PageJson } from './queries.js';
+import { parsePaging, sortParam, type PageJson } from './queries.js';
 import type { Db, FileRow, ResendRow, SubmissionRow } from './state.js';
 
 export type ResendState = ResendRow['state'];
@@ -112,11 +112,7 @@ export function listResendRequests(db: Db, institutionCode: string, q: URLSearch
     args.push(...receipts);
     criteria.receiptNos = receipts;
   }
-  const order = (q.get('order') ?? 'desc').toLowerCase();
-  if (order !== 'asc' && order !== 'desc') throw badRequest('BAD_QUERY', 'order must be asc or desc');
-  const sort = q.get('sort') ?? 'requestedAt';
-  const column = ({ requestedAt: 'requested_at', receiptNo: 'receipt_no', dueAt: 'due_at' } as Record<string, string>)[sort];
-  if (!column) throw badRequest('BAD_QUERY', 'sort must be one of requestedAt, receiptNo, dueAt');
+  const { column, order } = sortParam(q, { requestedAt: 'requested_at', receiptNo: 'receipt_no', dueAt: 'due_at' }, 'requestedAt');
   const { page, pageSize } = parsePaging(q);
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM resend_requests WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n;
   const rows = db
