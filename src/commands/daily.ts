@@ -111,7 +111,7 @@ export function register(program: Command, wrap: Wrap): void {
         host: ctx.out,
         home: dataHome(ctx.env),
         openStore: () => (store ??= openStoreFromCli(ctx)),
-        connect: async () => (connection ??= await openPortalFromCli(ctx, opts)),
+        connect: async () => (connection ??= await openPortalFromCli(ctx, opts, cfg)),
         pack: {
           ...(opts.map ? { map: opts.map } : {}),
           format: opts.format,

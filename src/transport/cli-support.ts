@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli/main.js';
-import type { ConfigKey, LabupConfig } from '../config/config.js';
+import type { ConfigKey, LabupConfig, ResolvedConfig } from '../config/config.js';
 import { usageError } from '../errors.js';
 import { openStore, type Store } from '../store/store.js';
 import type { PortalConnection } from './connect.js';
@@ -42,15 +42,20 @@ export function portalSettings(flags: PortalFlags): { values: Partial<LabupConfi
   };
 }
 
-/** Opens the portal (and its sign-in) for a command; closed when the command ends. */
-export async function openPortalFromCli(ctx: CliContext, flags: PortalFlags): Promise<PortalConnection> {
+/**
+ * Opens the portal (and its sign-in) for a command; closed when the command ends. `config`: the
+ * configuration the command has already resolved with these flags (else it is resolved here).
+ */
+export async function openPortalFromCli(ctx: CliContext, flags: PortalFlags, config?: ResolvedConfig['values']): Promise<PortalConnection> {
   if (flags.sandbox && flags.portal) throw usageError('CONFLICTING_FLAGS', '--sandbox and --portal exclude each other', { hint: 'Use one: the built-in sandbox, or the portal at a URL.' });
-  const settings = portalSettings(flags);
-  const resolved = ctx.config(settings.values, settings.flags);
+  if (!config) {
+    const settings = portalSettings(flags);
+    config = ctx.config(settings.values, settings.flags).values;
+  }
   // The HTTP client and the sandbox load only when a command connects (not for `--help` or `pack`).
   const { connectPortal } = await import('./connect.js');
   const conn = await connectPortal({
-    config: resolved.values,
+    config,
     sandbox: flags.sandbox === true,
     env: ctx.env,
     clock: ctx.clock,
