@@ -3,33 +3,25 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, labup } from '../helpers/cli.js';
-import { tempDir } from './sandbox-support.js';
+import { cliPlaces, type CliPlace } from './sandbox-support.js';
 
-const dirs: Array<ReturnType<typeof tempDir>> = [];
-afterAll(() => {
-  for (const d of dirs) d.remove();
-});
+const places = cliPlaces('labup-config-cli-');
+afterAll(() => places.remove());
 
-function place() {
-  const d = tempDir('labup-config-cli-');
-  dirs.push(d);
-  const cwd = join(d.path, 'work');
-  mkdirSync(cwd, { recursive: true });
-  return { root: d.path, cwd, env: { XDG_CONFIG_HOME: join(d.path, 'xdg'), LABUP_HOME: join(d.path, 'home') } as Record<string, string> };
-}
+const place = (): CliPlace => places.next();
 
 describe('labup config', () => {
   it('show: every value with where it came from — default < user file < project file < env < flag — secret commands hidden', async () => {
     const { root, cwd, env } = place();
-    mkdirSync(join(root, 'xdg/labup'), { recursive: true });
-    writeFileSync(join(root, 'xdg/labup/config.json'), JSON.stringify({ institution: '3501200000', downloadDir: '/srv/dl' }));
+    mkdirSync(join(root, 'config/labup'), { recursive: true });
+    writeFileSync(join(root, 'config/labup/config.json'), JSON.stringify({ institution: '3501200000', downloadDir: '/srv/dl' }));
     writeFileSync(join(cwd, 'labup.config.json'), JSON.stringify({ downloadDir: 'out', profiles: { night: { pinSource: 'cmd:pass show hca-pin', userIdSource: 'env:NIGHT_USER_ID' } } }));
     const r = await labup(['config', 'show', '--json', '--profile', 'night'], { cwd, env: { ...env, LABUP_WAIT_TIMEOUT: '2h' } });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { profile: string; settings: Array<{ key: string; value: unknown; source: string }> };
     const by = Object.fromEntries(doc.settings.map((s) => [s.key, s]));
     expect(doc.profile).toBe('night');
-    expect(by.institution).toEqual({ key: 'institution', value: '3501200000', source: `user file ${join(root, 'xdg/labup/config.json')}` });
+    expect(by.institution).toEqual({ key: 'institution', value: '3501200000', source: `user file ${join(root, 'config/labup/config.json')}` });
     expect(by.downloadDir).toEqual({ key: 'downloadDir', value: 'out', source: `project file ${join(cwd, 'labup.config.json')}` });
     expect(by.pinSource).toEqual({ key: 'pinSource', value: 'cmd:(command hidden)', source: `project file ${join(cwd, 'labup.config.json')} (profile night)` });
     expect(by.userIdSource!.value).toBe('env:NIGHT_USER_ID');
@@ -44,7 +36,7 @@ describe('labup config', () => {
     expect((await labup(['config', 'set', 'deadline', '3h', '--profile', 'night'], { cwd, env })).code).toBe(0);
     expect((await labup(['config', 'set', 'institution', '3501200000', '--user'], { cwd, env })).code).toBe(0);
     expect(JSON.parse(readFileSync(join(cwd, 'labup.config.json'), 'utf8'))).toEqual({ portal: 'https://portal.example', profiles: { night: { deadline: '3h' } } });
-    expect(JSON.parse(readFileSync(join(root, 'xdg/labup/config.json'), 'utf8'))).toEqual({ institution: '3501200000' });
+    expect(JSON.parse(readFileSync(join(root, 'config/labup/config.json'), 'utf8'))).toEqual({ institution: '3501200000' });
     const bad = await labup(['config', 'set', 'waitTimeout', 'soon'], { cwd, env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('[CONFIG_INVALID]');

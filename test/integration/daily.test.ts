@@ -8,22 +8,13 @@ import { openDatabase } from '../../src/store/sqlite.js';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, FIXTURE_NOW, fixture, labup } from '../helpers/cli.js';
-import { tempDir } from './sandbox-support.js';
+import { cliPlaces, type CliPlace } from './sandbox-support.js';
 
-const dirs: Array<ReturnType<typeof tempDir>> = [];
-afterAll(() => {
-  for (const d of dirs) d.remove();
-});
+const places = cliPlaces('labup-daily-cli-');
+afterAll(() => places.remove());
 
 /** A fresh LABUP_HOME and working folder, as a new user (or a new server) has them. */
-function place(): { home: string; cwd: string; env: Record<string, string> } {
-  const d = tempDir('labup-daily-cli-');
-  dirs.push(d);
-  const home = join(d.path, 'home');
-  const cwd = join(d.path, 'work');
-  mkdirSync(cwd, { recursive: true });
-  return { home, cwd, env: { LABUP_HOME: home, XDG_CONFIG_HOME: join(d.path, 'config'), LABUP_SANDBOX_DELAY: '1s' } };
-}
+const place = (): CliPlace => places.next();
 
 function sandboxSubmissions(home: string): Array<{ receipt_no: string; status: string }> {
   const db = openDatabase(join(home, 'sandbox', 'sandbox.db'), { readonly: true });

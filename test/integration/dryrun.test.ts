@@ -3,24 +3,19 @@
  * or on disk, then a report of what would have been sent or written — checked against the sandbox's
  * own records and the folders, with the real binary.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/sqlite.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { taipeiIso } from '../../src/clock.js';
 import { FIXTURE_NOW, fixture, labup } from '../helpers/cli.js';
-import { tempDir } from './sandbox-support.js';
+import { cliPlaces } from './sandbox-support.js';
 
-const dir = tempDir('labup-dryrun-');
-afterAll(() => dir.remove());
-let n = 0;
+const places = cliPlaces('labup-dryrun-', '300ms');
+afterAll(() => places.remove());
 
 function place() {
-  const base = join(dir.path, `p${++n}`);
-  const home = join(base, 'home');
-  const cwd = join(base, 'work');
-  mkdirSync(cwd, { recursive: true });
-  const env = { LABUP_HOME: home, XDG_CONFIG_HOME: join(base, 'config'), LABUP_SANDBOX_DELAY: '300ms' };
+  const { home, cwd, env } = places.next();
   const run = (args: string[], extra: Record<string, string> = {}) => labup(args, { cwd, env: { ...env, ...extra } });
   /** What the sandbox holds, read from its own database. */
   const submissions = () => {

@@ -3,22 +3,18 @@
  * never confused with 0 (done) by any command; `daily --deadline` ends with 3 and the state
  * journaled, and the next run continues from it. The real binary against the built-in sandbox.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/sqlite.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { taipeiIso } from '../../src/clock.js';
 import { FIXTURE_NOW, fixture, labup } from '../helpers/cli.js';
-import { tempDir } from './sandbox-support.js';
+import { cliPlaces } from './sandbox-support.js';
 
-const dir = tempDir('labup-exit-');
-let n = 0;
+const places = cliPlaces('labup-exit-', '300ms');
+afterAll(() => places.remove());
 function place() {
-  const base = join(dir.path, `p${++n}`);
-  const home = join(base, 'home');
-  const cwd = join(base, 'work');
-  mkdirSync(cwd, { recursive: true });
-  const env = { LABUP_HOME: home, XDG_CONFIG_HOME: join(base, 'config'), LABUP_SANDBOX_DELAY: '300ms' };
+  const { home, cwd, env } = places.next();
   return { home, cwd, run: (args: string[], extra: Record<string, string> = {}) => labup(args, { cwd, env: { ...env, ...extra } }) };
 }
 const last = (stderr: string) => stderr.trimEnd().split('\n').at(-1) ?? '';

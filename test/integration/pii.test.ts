@@ -12,37 +12,25 @@
  * The sandbox's own portal data (LABUP_HOME/sandbox) is the portal's side and is not scanned.
  * `--show-ids` unmasks IDs on stdout, and nowhere else.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maskId } from '../../src/format/national-id.js';
 import { fixture, labup } from '../helpers/cli.js';
-import { tempDir } from './sandbox-support.js';
+import { cliPlaces, type CliPlace } from './sandbox-support.js';
 
-const dirs: Array<ReturnType<typeof tempDir>> = [];
-afterAll(() => {
-  for (const d of dirs) d.remove();
-});
+const places = cliPlaces('labup-pii-');
+afterAll(() => places.remove());
 
 /** Every national ID in the daily fixtures (patients h9, doctor h17, technologist r9; one mistyped). */
 const FIXTURE_IDS = ['Q210000009', 'U210000003', 'R210000000', 'Q210000008', 'A123456789', 'B123456780'];
 
-interface Place {
-  root: string;
-  home: string;
-  cwd: string;
-  log: string;
-  env: Record<string, string>;
-}
+type Place = CliPlace & { log: string };
 
 function place(): Place {
-  const d = tempDir('labup-pii-');
-  dirs.push(d);
-  const home = join(d.path, 'home');
-  const cwd = join(d.path, 'work');
-  mkdirSync(cwd, { recursive: true });
-  return { root: d.path, home, cwd, log: join(d.path, 'work', 'daily.jsonl'), env: { LABUP_HOME: home, XDG_CONFIG_HOME: join(d.path, 'config'), LABUP_SANDBOX_DELAY: '1s' } };
+  const p = places.next();
+  return { ...p, log: join(p.cwd, 'daily.jsonl') };
 }
 
 /** Files under `dir` (not following links), relative to `base`, skipping `skip` (absolute). */

@@ -2,7 +2,7 @@
  * Shared set-up for the portal tests: a sandbox on 127.0.0.1 (port 0) in a temporary folder, with
  * a clock the tests move; the demo card; upload ZIPs built from synthetic records.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixedClock } from '../../src/clock.js';
@@ -34,6 +34,35 @@ export function tempDir(prefix = 'labup-portal-'): { readonly path: string; remo
     remove: () => {
       if (path) rmSync(path, { recursive: true, force: true });
     },
+  };
+}
+
+/** A place for runs of the binary: `home` (LABUP_HOME), `cwd` (created), `config` (XDG_CONFIG_HOME) under `root`. */
+export interface CliPlace {
+  root: string;
+  home: string;
+  cwd: string;
+  config: string;
+  env: Record<string, string>;
+}
+
+/**
+ * Places for runs of the binary, each `next()` a fresh one under one temporary folder (the sandbox
+ * answering after `sandboxDelay`); `remove()` deletes them all.
+ */
+export function cliPlaces(prefix: string, sandboxDelay = '1s'): { next(): CliPlace; remove(): void } {
+  const dir = tempDir(prefix);
+  let n = 0;
+  return {
+    next: () => {
+      const root = join(dir.path, `p${++n}`);
+      const home = join(root, 'home');
+      const cwd = join(root, 'work');
+      const config = join(root, 'config');
+      mkdirSync(cwd, { recursive: true });
+      return { root, home, cwd, config, env: { LABUP_HOME: home, XDG_CONFIG_HOME: config, LABUP_SANDBOX_DELAY: sandboxDelay } };
+    },
+    remove: () => dir.remove(),
   };
 }
 
