@@ -39,7 +39,7 @@ import {
   type FormContext,
   type FormQuestion,
 } from './form.js';
-import { LISTING_HEADINGS, listingCells, queryDrafts, showCode, summarise, type DraftQuery } from './listing.js';
+import { LISTING_HEADINGS, listingCells, queryDraftPage, showCode, summarise, type DraftQuery } from './listing.js';
 import { checkEntry, cloneRecord, emptyRecord, type DailyRecord } from './record.js';
 import { refreshChecking } from './refresh.js';
 import { UPLOAD_MESSAGES, uploadCandidates, uploadDrafts } from './upload.js';
@@ -449,12 +449,11 @@ export class EntrySession {
     let q: DraftQuery = { ...initial, page: 1 };
     await this.refresh();
     for (;;) {
-      const res = queryDrafts(this.o.store, { ...q, showIds: this.o.showIds === true }, this.o.clock);
+      const { result: res, drafts } = queryDraftPage(this.o.store, { ...q, showIds: this.o.showIds === true }, this.o.clock);
       const { page } = res;
       const statusText = res.statuses ? res.statuses.map((s) => DRAFT_STATUS_TEXT[s]).join('、') : '全部';
       this.print('');
       this.print(`── 檢驗(查)結果查詢 · 資料處理狀態: ${statusText} · 資料建立日期: ${res.from} ~ ${res.to} · 第 ${page.page}/${page.pages} 頁, 共 ${page.total} 筆 ──`);
-      const drafts = page.items.map((s) => getDraft(this.o.store, s.id));
       const choices: Array<Choice<string>> = [];
       if (drafts.length) {
         const { head, rows } = this.table(drafts);

@@ -171,6 +171,11 @@ const iso = (d: CalendarDate) => `${d.year}-${String(d.month).padStart(2, '0')}-
 
 /** Drafts by 資料建立日期 and 資料處理狀態, one page of them. */
 export function queryDrafts(store: Store, q: DraftQuery, clock: Clock): DraftQueryResult {
+  return queryDraftPage(store, q, clock).result;
+}
+
+/** {@link queryDrafts}, and the drafts of the page themselves (for a screen that shows more than their summaries). */
+export function queryDraftPage(store: Store, q: DraftQuery, clock: Clock): { result: DraftQueryResult; drafts: Draft[] } {
   const statuses = parseStatusFilter(q.status);
   const days = q.defaultDays === undefined ? 2 : q.defaultDays;
   const range = q.from !== undefined || q.to !== undefined || days !== null ? parseDateRange(q.from, q.to, days ?? 2, clock) : null;
@@ -185,13 +190,18 @@ export function queryDrafts(store: Store, q: DraftQuery, clock: Clock): DraftQue
   const rows = drafts.map((d) => summarise(d, q.showIds === true));
   // Ties (same creation second) keep the newest draft first when sorting newest first.
   const sorted = sortBy(req.order === 'desc' ? rows.reverse() : rows, req.sort as keyof DraftSummary, req.order);
+  const page = paginate(sorted, req);
+  const byId = new Map(drafts.map((d) => [d.id, d]));
   return {
-    from: range ? formatRocSlashed(range.from) : null,
-    to: range ? formatRocSlashed(range.to) : null,
-    statuses: statuses ?? null,
-    sort: req.sort,
-    order: req.order,
-    page: paginate(sorted, req),
+    result: {
+      from: range ? formatRocSlashed(range.from) : null,
+      to: range ? formatRocSlashed(range.to) : null,
+      statuses: statuses ?? null,
+      sort: req.sort,
+      order: req.order,
+      page,
+    },
+    drafts: page.items.map((s) => byId.get(s.id)!),
   };
 }
 
