@@ -529,7 +529,10 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   let xmlBytes = 0;
   const tempPath = join(plan.dir, `.labup-pack-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 
+  /** Before the first hdata, of whichever input: the output is opened (its name may take that record's h2) and the XML begun. */
+  let begun = false;
   const start = async (firstH2: string | undefined) => {
+    begun = true;
     if (plan.mode === 'api') {
       const institution = hosp ?? firstH2 ?? '';
       zipName = await nextApiName(plan.dir, institution, h16Date);
@@ -545,6 +548,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
       const p = taipeiParts(clock.now());
       entry = await zip.addEntry(entryName!, { mtime: p, mode: 0o600 });
     }
+    writer.head();
   };
 
   const flushBatch = async () => {
@@ -611,10 +615,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     });
     if (g.header.h2 !== undefined && institutions.size < 16) institutions.add(g.header.h2);
     counts.rdata += g.items.length;
-    if (hdata === 1) {
-      await start(g.header.h2);
-      writer.head();
-    }
+    if (!begun) await start(g.header.h2);
     writer.beginHdata(hdata);
     for (let i = 0; i < H_FIELDS.length; i++) {
       const v = hd[H_FIELDS[i]!.id];
@@ -648,22 +649,16 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
     else writer.text(field, rows.text(row, slot)!);
   };
 
-  /** Before the first hdata: the output is opened (its name may take the first record's h2). */
-  let begun = false;
-  const beginRows = async (g: number) => {
-    const h2From = rowGrouper.headerRow(g, S_H2);
-    await start(h2From < 0 ? undefined : rows.text(h2From, S_H2));
-    writer.head();
-    begun = true;
-  };
-
   /**
    * `emit` for a group of CSV rows: values are copied from the input where they can be. Returns a
    * promise only when there is something to wait for (the output opened, a batch handed on): a
    * quarter of a million groups need no promise each.
    */
   const emitRows = (g: number): Promise<void> | undefined => {
-    if (!begun) return beginRows(g).then(() => emitRows(g));
+    if (!begun) {
+      const h2From = rowGrouper.headerRow(g, S_H2);
+      return start(h2From < 0 ? undefined : rows.text(h2From, S_H2)).then(() => emitRows(g));
+    }
     const hdata = ++counts.hdata;
     const first = rowGrouper.firstRow(g);
     rememberAt(hdata, rows.file(first), rows.line(first));

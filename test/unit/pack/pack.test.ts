@@ -78,6 +78,25 @@ describe('pack (library)', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('packs an NDJSON export and a CSV export together into one XML, in input order, whichever comes first', async () => {
+    // given one order as NDJSON (one object per order, with items) and another as a CSV row
+    const { r2, r3, r4, r5, 'r6-1': lo, 'r6-2': hi, r9, r10, ...header } = BASE;
+    const order = { ...header, h7: '0003', items: [{ r2, r3, r4, r5, 'r6-1': lo, 'r6-2': hi, r9, r10 }] };
+    const json = write('orders.ndjson', JSON.stringify(order) + '\n');
+    const table = write('export.csv', csv([{ h7: '0004' }]));
+    for (const [inputs, visits] of [
+      [[json, table], ['0003', '0004']],
+      [[table, json], ['0004', '0003']],
+    ] as const) {
+      // when packed in one go
+      const result = await run([...inputs], { out: `BOTH${visits[0]}.zip` });
+      // then one ZIP holds both orders, each opened once
+      expect(result).toMatchObject({ ok: true, errorCount: 0, counts: { rows: 2, hdata: 2, rdata: 2 } });
+      expect((await unpack(result.output!)).records.map((rec) => h(rec, 'h7'))).toEqual([...visits]);
+    }
+    expect(leftovers()).toEqual([]);
+  });
+
   it('writes the five XML specials full-width, byte for byte in Big5 (CP950) — " as ” (A1 A8)', async () => {
     // given a remark holding & < > ' "
     const input = write('e.csv', csv([{ r11: `a&b<c>d'e"f` }], [...COLUMNS, 'r11']));
