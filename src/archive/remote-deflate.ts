@@ -130,8 +130,9 @@ function collectYoung(): void {
 }
 
 /**
- * The compressing side: one entry at a time, written into the archive file at the offset the
- * producer gives (the producer's ZipWriter writes the headers around it).
+ * The compressing side, for one producer: one entry at a time, written into the archive file at
+ * the offset the producer gives (the producer's ZipWriter writes the headers around it). After a
+ * failure it answers nothing more.
  */
 export class DeflateService {
   private compressor: EntryCompressor | undefined;
@@ -157,7 +158,6 @@ export class DeflateService {
       });
     };
     if (m.deflate === 'open') {
-      this.failed = false;
       const target = m.target;
       this.path = target.path;
       step(async () => {

@@ -3,10 +3,10 @@
  * and NHI's portal all read.
  *
  * Entries are compressed with Node's zlib on its thread pool while the caller produces the next
- * bytes — by default in this thread, or by an {@link EntryCompressor} elsewhere (another thread
- * that writes the compressed bytes into the same file). The local header is written first with zero CRC and sizes and patched in place when the
- * entry ends (the writer owns a seekable file, so no data descriptor is needed, which keeps the
- * archive readable by the strictest tools). No ZIP64: anything that would need it (an entry or
+ * bytes — by default driven from this thread, or by an {@link EntryCompressor} elsewhere (another
+ * thread that writes the compressed bytes into the same file). The local header is written first
+ * with zero CRC and sizes and patched in place when the entry ends (the writer owns a seekable
+ * file, so no data descriptor is needed, which keeps the archive readable by the strictest tools). No ZIP64: anything that would need it (an entry or
  * the archive past 4 GiB − 1, more than 65,535 entries) is refused with a coded error.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
@@ -184,7 +184,7 @@ function dosDateTime(t: ZipTime | undefined): { dosTime: number; dosDate: number
   };
 }
 
-export function tooLarge(file: string, what: string): Error {
+function tooLarge(file: string, what: string): Error {
   return usageError('ZIP_TOO_LARGE', `${file}: ${what} would pass 4 GiB, which needs ZIP64; labup does not write ZIP64`, {
     hint: 'A daily upload is far smaller: split the input into several files and pack each one.',
   });

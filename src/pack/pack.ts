@@ -885,13 +885,12 @@ class LiveGroups<T> {
     return i >= this.head && i < this.items.length ? this.items[i] : undefined;
   }
 
-  /** Forgets the hdata up to and including `hdata`. */
+  /** Forgets the hdata up to and including `hdata` (all of them set). */
   dropThrough(hdata: number): void {
     while (this.head < this.items.length && this.first <= hdata) {
       this.items[this.head++] = undefined;
       this.first++;
     }
-    if (this.first <= hdata) this.first = hdata + 1;
     if (this.head >= 1024 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
