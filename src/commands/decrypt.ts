@@ -2,7 +2,7 @@
 import { shownPath } from '../paths.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ExitCode, usageError } from '../errors.js';
-import type { CliContext, Wrap } from '../cli/main.js';
+import type { Wrap } from '../cli/main.js';
 
 const ENCRYPTION_NAMES: Record<string, string> = {
   none: 'not encrypted',
@@ -53,7 +53,7 @@ export function register(program: Command, wrap: Wrap): void {
           ctx.out.resultJson(result);
         } else if (!opts.stdout) {
           for (const f of result.files) {
-            ctx.out.result(ctx.out.mask(`✓ ${f.name} → ${shown(ctx, f.path!)} (${f.bytes.toLocaleString('en-US')} bytes${f.replaced ? ', replaced' : ''})`));
+            ctx.out.result(ctx.out.mask(`✓ ${f.name} → ${shownPath(f.path!, ctx.cwd)} (${f.bytes.toLocaleString('en-US')} bytes${f.replaced ? ', replaced' : ''})`));
           }
         }
         if (result.files.length === 0) {
@@ -61,16 +61,11 @@ export function register(program: Command, wrap: Wrap): void {
           return ExitCode.NOTHING_TO_DO;
         }
         // One line for cron mail, also with --quiet and --json.
-        const where = result.outDir ? ` into ${shown(ctx, result.outDir)}` : ' to stdout';
+        const where = result.outDir ? ` into ${shownPath(result.outDir, ctx.cwd)}` : ' to stdout';
         ctx.out.summary(`labup decrypt: ${file} (${encryption}): ${result.files.length} file(s), ${result.totalBytes.toLocaleString('en-US')} bytes${where}`);
         return ExitCode.OK;
       }),
     );
-}
-
-/** A path relative to the working folder when it is inside it, else absolute. */
-function shown(ctx: CliContext, path: string): string {
-  return shownPath(path, ctx.cwd);
 }
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };

@@ -13,7 +13,7 @@ import { addPortalOptions, formatTable, openPortalFromCli, openStoreFromCli, typ
 import type { PortalConnection } from '../transport/connect.js';
 import type { Store } from '../store/store.js';
 import type { DraftView } from '../entry/entry.js';
-import { portalErrorLine } from '../entry/drafts.js';
+import { hasCheckingDrafts, portalErrorLine } from '../entry/drafts.js';
 import type { DraftQueryResult } from '../entry/listing.js';
 import type { EntryStart } from '../entry/interactive.js';
 
@@ -385,7 +385,8 @@ export function register(program: Command, wrap: Wrap): void {
       queryDrafts(store, q, ctx.clock);
       if (ctx.prompter.interactive && !ctx.globals.json) return session(ctx, store, opts, { screen: 'query', query: q });
       let refresh: { refreshed: boolean; error?: { code: string; message: string } } = { refreshed: false };
-      if (opts.refresh) {
+      // (the refresh's code loads only when some draft is 檢核中)
+      if (opts.refresh && hasCheckingDrafts(store)) {
         const { refreshChecking } = await import('../entry/refresh.js');
         const { entryChecksDir } = await import('../entry/upload.js');
         const r = await refreshChecking({ store, clock: ctx.clock, connect: () => openPortalFromCli(ctx, opts), checksDir: entryChecksDir(ctx.env), host: ctx.out });

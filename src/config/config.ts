@@ -62,7 +62,7 @@ export interface LoadConfigOptions {
   projectFile?: string;
 }
 
-/** The schema's validator, loaded and compiled when a config file is first read (not for every command's start). */
+/** The schema's validator, loaded and compiled when a config file is first read (not at all without one). */
 let compiled: ValidateFunction | undefined;
 function validateSchema(): ValidateFunction {
   if (!compiled) {

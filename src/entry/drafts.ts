@@ -189,6 +189,11 @@ export interface DraftFilter {
 }
 
 /** Drafts matching the filter, oldest first. */
+/** Whether some draft is 檢核中 (its upload's 處理狀態 still to be learnt from the portal). */
+export function hasCheckingDrafts(store: Store): boolean {
+  return store.db.prepare(`SELECT 1 FROM drafts WHERE status = 'checking' LIMIT 1`).get() !== undefined;
+}
+
 export function listDrafts(store: Store, f: DraftFilter = {}): Draft[] {
   const where: string[] = [];
   const args: unknown[] = [];

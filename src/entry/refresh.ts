@@ -17,7 +17,7 @@ import type { PortalConnection } from '../transport/connect.js';
 import { journalUpdateStatus } from '../store/journal.js';
 import { downloadFiles } from '../transport/download.js';
 import { walkPages, type PortalClient } from '../transport/portal-client.js';
-import { listDrafts, listUploads, recordPortalErrors, recordUploadStatus, type PortalError } from './drafts.js';
+import { hasCheckingDrafts, listDrafts, listUploads, recordPortalErrors, recordUploadStatus, type PortalError } from './drafts.js';
 
 export interface RefreshOptions {
   store: Store;
@@ -45,7 +45,7 @@ export interface RefreshReport {
  * returned for the caller to report.
  */
 export async function refreshChecking(o: Omit<RefreshOptions, 'client'> & { connect: () => Promise<PortalConnection> }): Promise<{ refreshed: boolean; error?: LabupError }> {
-  if (o.store.db.prepare(`SELECT 1 FROM drafts WHERE status = 'checking' LIMIT 1`).get() === undefined) return { refreshed: false };
+  if (!hasCheckingDrafts(o.store)) return { refreshed: false };
   try {
     const portal = await o.connect();
     await portal.signIn();

@@ -15,7 +15,7 @@ export type SqliteDatabase = BetterSqlite3.Database;
 export type SqliteOptions = BetterSqlite3.Options;
 
 /** The package the binding is loaded from on this Node.js. */
-export const SQLITE_BINDING = Number(process.versions.node.split('.')[0]) >= 24 ? 'better-sqlite3-napi' : 'better-sqlite3';
+const SQLITE_BINDING = Number(process.versions.node.split('.')[0]) >= 24 ? 'better-sqlite3-napi' : 'better-sqlite3';
 
 let binding: typeof BetterSqlite3 | undefined;
 
