@@ -10,9 +10,8 @@
  * Values come as strings (encoded here) or as byte ranges of the input (a Big5 or ASCII CSV cell
  * copied as it is, its specials replaced on the way).
  */
-import { cp950DecodeTable } from '../encoding/cp950.js';
+import { cp950DecodeTable, cp950EncodeTable } from '../encoding/cp950.js';
 import { H_FIELDS, HDATA_ELEMENT, R_FIELDS, RDATA_ELEMENT } from '../format/fields.js';
-import { cp950EncodeTable } from '../encoding/cp950.js';
 import { DailyXmlWriter, toFullWidth, type OutputEncoding } from '../xml/builder.js';
 
 /** Index entries: a tag, then its numbers. */
@@ -28,7 +27,7 @@ export const enum IndexTag {
 export const R_FIELD_BASE = 64;
 
 /** Where a batch's index starts in its memory: after its bytes, 4-byte aligned. */
-export const indexOffsetAfter = (bytes: number): number => (bytes + 3) & ~3;
+const indexOffsetAfter = (bytes: number): number => (bytes + 3) & ~3;
 
 /** One batch: whole hdata records, and the index of their values. */
 export interface XmlBatch {
