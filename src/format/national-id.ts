@@ -13,6 +13,13 @@ const LETTER_CODES: Record<string, number> = {
   N: 22, O: 35, P: 23, Q: 24, R: 25, S: 26, T: 27, U: 28, V: 29, W: 32, X: 30, Y: 31, Z: 33,
 };
 
+/** {@link LETTER_CODES} by character code (0 for anything but A–Z), for checks on bytes. */
+export const LETTER_CODE_AT: Uint8Array = (() => {
+  const t = new Uint8Array(128);
+  for (const [letter, code] of Object.entries(LETTER_CODES)) t[letter.charCodeAt(0)] = code;
+  return t;
+})();
+
 export type PersonIdKind = 'national' | 'resident-new' | 'resident-old';
 
 export type PersonIdCheck =

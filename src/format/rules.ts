@@ -35,76 +35,88 @@ export interface RuleOptions {
   keys?: KeyMemory;
   /** Called with a record's hdata and the earlier hdata of its key, just before DUPLICATE_KEY is emitted. */
   onDuplicateKey?: (hdata: number, first: number) => void;
+  /**
+   * The record's correction key as a number for {@link keys} (default: a hash of the key fields'
+   * values), for a caller that hashes keys its own way for other records too.
+   */
+  keyHash?: (rec: HdataRecord) => number;
 }
 
 /** What {@link RuleOptions.keys} needs: a `Map<number, number>` will do. */
 export interface KeyMemory {
   get(key: number): number | undefined;
   set(key: number, hdata: number): unknown;
+  /** The hdata stored for `key`, or — storing `hdata` for it — undefined (one lookup instead of two). */
+  getOrAdd?(key: number, hdata: number): number | undefined;
 }
 
 /** The keys a checker has seen, to carry on in another thread. */
 export interface KeyTableState {
-  hashes: Float64Array;
-  values: Int32Array;
+  /** Slot i: key at 2i (0 empty, a key of 0 stored as -1), first hdata at 2i + 1. */
+  slots: Float64Array;
   count: number;
 }
 
-/** Keys seen so far (hash → first hdata), in open addressing over typed arrays: 12 bytes a key. */
-export class KeyTable {
-  private hashes: Float64Array;
-  private values: Int32Array;
+/**
+ * Keys seen so far (hash → first hdata), in open addressing over one typed array: a key and its
+ * hdata side by side (one cache line for both), 16 bytes a slot, at most half full.
+ */
+export class KeyTable implements KeyMemory {
+  private slots: Float64Array;
   private count: number;
 
   constructor(state?: KeyTableState) {
-    this.hashes = state?.hashes ?? new Float64Array(1 << 14);
-    this.values = state?.values ?? new Int32Array(1 << 14);
+    this.slots = state?.slots ?? new Float64Array(2 << 14);
     this.count = state?.count ?? 0;
   }
 
   get state(): KeyTableState {
-    return { hashes: this.hashes, values: this.values, count: this.count };
+    return { slots: this.slots, count: this.count };
   }
 
-  get(key: number): number | undefined {
-    const mask = this.hashes.length - 1;
+  /** The slot of `key`, or of the empty slot where it would go. */
+  private find(key: number): number {
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
     // 0 marks an empty slot; a key of 0 is stored as -1 (keys are non-negative).
     const k = key === 0 ? -1 : key;
     for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
-      const h = this.hashes[i]!;
-      if (h === 0) return undefined;
-      if (h === k) return this.values[i];
+      const h = slots[2 * i]!;
+      if (h === 0 || h === k) return i;
     }
+  }
+
+  get(key: number): number | undefined {
+    const i = this.find(key);
+    return this.slots[2 * i] === 0 ? undefined : this.slots[2 * i + 1];
   }
 
   set(key: number, hdata: number): void {
-    if ((this.count + 1) * 2 > this.hashes.length) this.rehash();
-    const mask = this.hashes.length - 1;
-    const k = key === 0 ? -1 : key;
-    for (let i = (key ^ (key / 0x100000000)) & mask; ; i = (i + 1) & mask) {
-      const h = this.hashes[i]!;
-      if (h === 0) {
-        this.hashes[i] = k;
-        this.values[i] = hdata;
-        this.count++;
-        return;
-      }
-      if (h === k) {
-        this.values[i] = hdata;
-        return;
-      }
+    if (this.getOrAdd(key, hdata) !== undefined) this.slots[2 * this.find(key) + 1] = hdata;
+  }
+
+  getOrAdd(key: number, hdata: number): number | undefined {
+    let i = this.find(key);
+    if (this.slots[2 * i] !== 0) return this.slots[2 * i + 1];
+    if ((this.count + 1) * 2 > this.slots.length >> 1) {
+      this.rehash();
+      i = this.find(key);
     }
+    this.slots[2 * i] = key === 0 ? -1 : key;
+    this.slots[2 * i + 1] = hdata;
+    this.count++;
+    return undefined;
   }
 
   private rehash(): void {
-    const oldH = this.hashes;
-    const oldV = this.values;
-    this.hashes = new Float64Array(oldH.length * 2);
-    this.values = new Int32Array(oldH.length * 2);
-    this.count = 0;
-    for (let i = 0; i < oldH.length; i++) {
-      const h = oldH[i]!;
-      if (h !== 0) this.set(h === -1 ? 0 : h, oldV[i]!);
+    const old = this.slots;
+    this.slots = new Float64Array(old.length * 2);
+    for (let i = 0; i < old.length; i += 2) {
+      const h = old[i]!;
+      if (h === 0) continue;
+      const j = this.find(h === -1 ? 0 : h);
+      this.slots[2 * j] = h;
+      this.slots[2 * j + 1] = old[i + 1]!;
     }
   }
 }
@@ -280,6 +292,28 @@ export function correctionKey(rec: HdataRecord): string {
   return k;
 }
 
+/** The fields a condition reads. */
+function conditionFields(cond: Condition, into: Set<string>): Set<string> {
+  if ('all' in cond) cond.all.forEach((c) => conditionFields(c, into));
+  else if ('any' in cond) cond.any.forEach((c) => conditionFields(c, into));
+  else if ('orderGroup' in cond) into.add('h15');
+  else into.add(cond.field);
+  return into;
+}
+
+/**
+ * The fields whose values a rule reads besides their own check: the conditions of 表一, the
+ * cross-field rules of {@link checkRecord} and the item tables. Any other field's value is read
+ * only by its own check (and by the correction-key hash): records that differ only there, in values
+ * that pass, get the same findings. Keep this list with the rules: a rule that reads another field
+ * adds it here.
+ */
+export const READ_ACROSS: ReadonlySet<string> = (() => {
+  const read = new Set<string>(['h1', 'h4', 'h10', 'h11', 'h13', 'h15', 'h16', 'h20', 'h23', 'h24', 'r1', 'r2', 'r3', 'r4', 'r4-1', 'r5', 'r7']);
+  for (const f of [...H_FIELDS, ...R_FIELDS]) if (f.required.kind === 'when') conditionFields(f.required.when, read);
+  return read;
+})();
+
 /** A condition compiled to a predicate on the record's header: fields outside the header read as empty. */
 type Predicate = (rec: HdataRecord) => boolean;
 
@@ -429,12 +463,15 @@ export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions =
 
   // Repeated correction key inside the file (advice; NHIA 25 on the portal).
   if (options.keys) {
-    const k = keyHash(rec);
-    const first = options.keys.get(k);
+    const k = (options.keyHash ?? keyHash)(rec);
+    const keys = options.keys;
+    let first: number | undefined;
+    if (keys.getOrAdd) first = keys.getOrAdd(k, hdata);
+    else if ((first = keys.get(k)) === undefined) keys.set(k, hdata);
     if (first !== undefined) {
       options.onDuplicateKey?.(hdata, first);
       emit({ hdata, line: rec.line, column: rec.column, code: 'DUPLICATE_KEY', detail: `same key (h1–h10, h15, h20) as hdata ${first}` });
-    } else options.keys.set(k, hdata);
+    }
   }
 }
 
@@ -551,6 +588,25 @@ function checkItems(rec: HdataRecord, h1: string | undefined, h15: string | unde
       if (!rec.fields[H[id as HFieldId]]) emit({ code: 'FIELD_REQUIRED_IF', hdata, rdata: null, line: rec.line, column: rec.column, field: id, detail: `${h15} requires it (${table.tables.map((t) => t.table).join(', ')})` });
     }
   }
+}
+
+/**
+ * How an item's result value (r4) and report text (r7) take part in the rules beyond their own
+ * checks — for a caller that remembers which records were clean: not at all (`none`), as a number
+ * with at most `decimals` decimals (-1: any), or in some other way (`more`: value lists, dates,
+ * codes, barcodes, report values, or r4 deciding whether another item is required). `r1` is a
+ * value that passed its check. Keep in step with {@link checkItems} and {@link checkItem}.
+ */
+export function itemValueUse(h15: string | undefined, r1: string | undefined): 'none' | 'more' | { decimals: number } {
+  const table = h15 ? orderItems(h15) : undefined;
+  if (!table || r1 === undefined) return 'none';
+  const n = numberR1(r1);
+  for (const it of table.byR1.values()) if (it.requiredWhen?.r1 === n) return 'more';
+  const item = table.byR1.get(n);
+  if (!item) return 'none';
+  if (item.values || item.dateValue || item.institutionValue || item.surgicalApproach || item.reportValues) return 'more';
+  if (item.numeric || item.decimals !== undefined) return { decimals: item.decimals ?? -1 };
+  return 'none';
 }
 
 const NORMALISED_UNITS = new WeakMap<ItemSpec, readonly string[]>();

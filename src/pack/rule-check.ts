@@ -7,15 +7,19 @@
  * cannot occur in what the writer produces (well-formed, elements in order, specials full-width,
  * no empty elements), except an hdata without rdata, which is reported as the reader does.
  *
+ * Most records never get that far: one recognised from its bytes as clean (rule-fast.ts) is passed
+ * over, and only the others are rebuilt and go through the rules, which alone report findings.
+ *
  * The same class runs in `pack`'s thread or in a worker thread (`rule-worker.ts`).
  */
 import { cp950DecodeTable, decodePairs } from '../encoding/cp950.js';
 import { latin1, sameBytes } from '../encoding/bytes.js';
 import { H_FIELDS, R_FIELDS } from '../format/fields.js';
 import type { FindingInput } from '../format/findings.js';
-import type { CalendarDate } from '../format/roc.js';
+import { formatRocDate, type CalendarDate } from '../format/roc.js';
 import { checkRecord, KeyTable, type Emit, type KeyTableState, type RuleOptions } from '../format/rules.js';
 import type { FieldValue, HdataRecord, RdataRecord } from '../xml/daily-reader.js';
+import { CleanRecords, FIELD_NUMBERS, keyHashOf } from './rule-fast.js';
 import { IndexTag, R_FIELD_BASE, type XmlLayout } from './xml-batch.js';
 
 /** A finding of the rules; `first` is the earlier hdata of a repeated key (DUPLICATE_KEY). */
@@ -28,14 +32,14 @@ export interface RuleCheckOptions {
   keys?: KeyTableState;
 }
 
-/** Field numbers in the index go up to R_FIELD_BASE + R_FIELDS.length. */
-const FIELD_NUMBERS = R_FIELD_BASE + R_FIELDS.length;
 /** Values up to this many bytes are remembered per field. */
 const LAST_BYTES = 32;
 
 export class RuleChecker {
   private readonly rules: RuleOptions;
   private readonly keys: KeyTable;
+  /** Records recognised as clean from their bytes (see rule-fast.ts). */
+  private readonly clean: CleanRecords;
   private readonly table: Uint16Array | null;
   private findings: RuleFinding[] = [];
   private dupFirst = 0;
@@ -59,6 +63,9 @@ export class RuleChecker {
   /** Fields set in the reused record (bit per H field) and in each reused item (bit per R field). */
   private hSet = 0;
   private rdSet: number[] = [];
+  /** Byte ranges of the current record's header values (start -1: absent), for the key hash. */
+  private readonly hStart = new Int32Array(H_FIELDS.length).fill(-1);
+  private readonly hEnd = new Int32Array(H_FIELDS.length);
 
   constructor(
     private readonly layout: XmlLayout,
@@ -71,8 +78,11 @@ export class RuleChecker {
       onDuplicateKey: (_hdata, first) => {
         this.dupFirst = first;
       },
+      // From the bytes, as for the records recognised as clean (rule-fast.ts): one key table for both.
+      keyHash: () => keyHashOf(this.bytes, this.hStart, this.hEnd),
     };
     this.table = layout.encoding === 'big5' ? cp950DecodeTable() : null;
+    this.clean = new CleanRecords((start, end) => this.value(start, end), this.keys, options.uploadDate ? Buffer.from(formatRocDate(options.uploadDate), 'latin1') : null);
     this.rec = { index: 0, line: 0, column: layout.hdataColumn, fields: new Array<FieldValue | undefined>(H_FIELDS.length).fill(undefined), rdata: [], endLine: 0 };
     this.hValues = H_FIELDS.map(() => ({ value: '', line: 0, column: layout.hFieldColumn }));
   }
@@ -96,11 +106,14 @@ export class RuleChecker {
     let rdValues: FieldValue[] = [];
     let k = -1;
     let hSet = this.hSet;
+    let before = 0;
     for (let i = 0; i < index.length; ) {
       const tag = index[i]!;
       if (tag >= 0) {
         const fv = tag >= R_FIELD_BASE ? rdValues[tag - R_FIELD_BASE]! : this.hValues[tag]!;
-        fv.value = this.fieldValue(tag, index[i + 1]!, index[i + 2]!);
+        const start = index[i + 1]!;
+        const end = index[i + 2]!;
+        fv.value = this.fieldValue(tag, start, end);
         fv.line = index[i + 3]!;
         if (tag >= R_FIELD_BASE) {
           rdFields[tag - R_FIELD_BASE] = fv;
@@ -108,6 +121,8 @@ export class RuleChecker {
         } else {
           rec.fields[tag] = fv;
           hSet |= 1 << tag;
+          this.hStart[tag] = start;
+          this.hEnd[tag] = end;
         }
         i += 4;
       } else if (tag === IndexTag.Rdata) {
@@ -126,11 +141,21 @@ export class RuleChecker {
         rdValues = this.rdValues[k]!;
         i += 2;
       } else if (tag === IndexTag.Record) {
+        const next = this.clean.attempt(bytes, index, i);
+        if (next >= 0) {
+          i = next;
+          continue;
+        }
+        before = this.findings.length;
         const line = index[i + 2]!;
         rec.index = index[i + 1]!;
         rec.line = line;
         rec.endLine = line;
-        for (let m = hSet; m !== 0; m &= m - 1) rec.fields[31 - Math.clz32(m & -m)] = undefined;
+        for (let m = hSet; m !== 0; m &= m - 1) {
+          const f = 31 - Math.clz32(m & -m);
+          rec.fields[f] = undefined;
+          this.hStart[f] = -1;
+        }
         hSet = 0;
         rec.rdata.length = 0;
         i += 3;
@@ -138,6 +163,7 @@ export class RuleChecker {
         rec.endLine = index[i + 1]!;
         if (rec.rdata.length === 0) this.emit({ hdata: rec.index, rdata: null, code: 'XML_NO_RDATA', line: rec.line, column: rec.column });
         checkRecord(rec, this.emit, this.rules);
+        if (this.findings.length === before) this.clean.learn(rec);
         i += 2;
       }
     }

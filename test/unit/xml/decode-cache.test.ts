@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cp950DecodeTable, decodeCp950 } from '../../../src/encoding/cp950.js';
-import { H_FIELDS } from '../../../src/format/fields.js';
+import { H_FIELDS, R_FIELDS } from '../../../src/format/fields.js';
 import { prng } from '../../../src/format/synthetic.js';
 import { RuleChecker } from '../../../src/pack/rule-check.js';
-import { XmlBatchWriter } from '../../../src/pack/xml-batch.js';
+import { R_FIELD_BASE, XmlBatchWriter } from '../../../src/pack/xml-batch.js';
 import { DailyXmlReader, type HdataRecord } from '../../../src/xml/daily-reader.js';
 
 /** Two different runs of three CP950 characters whose bytes have the same FNV-1a hash. */
@@ -34,6 +34,8 @@ function collidingValues(): [Buffer, Buffer] {
 }
 
 const H22 = H_FIELDS.findIndex((f) => f.id === 'h22');
+/** r2, a value other rules read (the rule checker makes a string of it). */
+const R2 = R_FIELD_BASE + R_FIELDS.findIndex((f) => f.id === 'r2');
 
 describe('decoded values are confirmed against a copy of their bytes', () => {
   const [x, y] = collidingValues();
@@ -59,7 +61,9 @@ describe('decoded values are confirmed against a copy of their bytes', () => {
     const batch = (v: Buffer) => {
       const w = new XmlBatchWriter('big5');
       w.beginHdata(1);
-      w.raw(H22, v, 0, v.length);
+      w.beginRdata();
+      w.raw(R2, v, 0, v.length);
+      w.endRdata();
       w.endHdata();
       return w.take();
     };
