@@ -163,8 +163,9 @@ export class CsvParser {
   /** Feeds a chunk; hands each record it completes to `sink`, without making objects. */
   pushRaw(chunk: Buffer, sink: RawRecordSink): void {
     if (this.recStart > 0) this.compact();
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     this.sink = sink;
+    if (this.buf.length === 0) this.buf = chunk;
+    else this.carryOver(chunk);
     this.scan(false);
     if (this.buf.length - this.recStart > this.max) {
       throw usageError('CSV_RECORD_TOO_LONG', `${this.file}:${this.recLine}: a record starting here is longer than ${Math.round(this.max / 1048576)} MiB`, {
@@ -177,6 +178,33 @@ export class CsvParser {
   endRaw(sink: RawRecordSink): void {
     this.sink = sink;
     this.scan(true);
+  }
+
+  /**
+   * A record runs over from the last chunk: it is finished in a small buffer — its start, then the
+   * new chunk's first bytes, a few KiB at a time — and scanning then goes on in the chunk itself,
+   * which is never copied (a chunk's memory is that of the rows read from it).
+   */
+  private carryOver(chunk: Buffer): void {
+    // buf[base + j] is chunk[j]
+    const base = this.buf.length;
+    let from = 0;
+    let step = 4096;
+    while (from < chunk.length) {
+      const to = Math.min(chunk.length, from + step);
+      this.buf = Buffer.concat([this.buf, chunk.subarray(from, to)]);
+      from = to;
+      this.scan(false);
+      if (this.recStart >= base) {
+        // The open record (if any) lies in the chunk: go on there.
+        this.buf = chunk;
+        this.pos -= base;
+        this.recStart -= base;
+        this.fieldStart -= base;
+        return;
+      }
+      step *= 2;
+    }
   }
 
   private compact(): void {

@@ -136,4 +136,22 @@ describe('CsvParser (RFC 4180, on bytes)', () => {
       { numRuns: 300 },
     );
   });
+
+  it('gives the same records with long records running over large chunks (property)', () => {
+    // records of up to ~40 KiB, quoted line breaks inside, cut into chunks of up to 20 KiB
+    const cell = fc.oneof(
+      fc.stringMatching(/^[a-z0-9 ]{0,6}$/),
+      fc.tuple(fc.constantFrom('x', '血', 'a\nb', 'q""'), fc.integer({ min: 100, max: 10000 })).map(([unit, n]) => unit.repeat(n)),
+    );
+    const table = fc.array(fc.array(cell, { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(table, fc.array(fc.integer({ min: 1, max: 20000 }), { minLength: 1, maxLength: 4 }), (rows, cuts) => {
+        const text = rows.map((r) => r.map((v) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(',')).join('\r\n') + '\r\n';
+        const whole = parse(text);
+        expect(parse(text, cuts)).toEqual(whole);
+        expect(whole.map((r) => r.values)).toEqual(rows);
+      }),
+      { numRuns: 150 },
+    );
+  });
 });
