@@ -3,11 +3,11 @@
  * one), or a stream such as standard input. The format comes from `--format`, else the file
  * extension, else the first bytes.
  */
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { fileError, isLabupError, usageError } from '../errors.js';
 import { readEntry, readZipDirectory } from '../archive/zip-reader.js';
+import { ChunkPool } from './chunk-pool.js';
 import type { InputFormat } from './types.js';
 
 /** A file path, or a named stream (`-` for standard input). */
@@ -37,7 +37,8 @@ const EXT: Record<string, FormatOption> = {
   '.xml': 'xml',
 };
 
-export async function openInput(input: PackInput, format: FormatOption = 'auto', cwdResolve: (p: string) => string = (p) => p): Promise<OpenedInput> {
+/** `pool`: where a file's chunks are read into (default: a new buffer for each). */
+export async function openInput(input: PackInput, format: FormatOption = 'auto', cwdResolve: (p: string) => string = (p) => p, pool?: ChunkPool): Promise<OpenedInput> {
   if (typeof input !== 'string') {
     const chunks = bytes(input.stream);
     return withFormat(input.name, format, chunks, undefined);
@@ -54,7 +55,7 @@ export async function openInput(input: PackInput, format: FormatOption = 'auto',
   }
   const ext = extname(path).toLowerCase();
   if (ext === '.zip' && (format === 'auto' || format === 'xml')) return openZip(input, path);
-  const chunks = fileChunks(path, input);
+  const chunks = fileChunks(path, input, pool ?? new ChunkPool());
   if (format === 'auto' && EXT[ext]) format = EXT[ext]!;
   if (format === 'auto' && size >= 4) {
     const head = await peekFile(path, input);
@@ -115,14 +116,23 @@ async function* bytes(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Bu
   for await (const c of stream) yield typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
 }
 
-async function* fileChunks(path: string, name: string): AsyncGenerator<Buffer> {
-  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+async function* fileChunks(path: string, name: string, pool: ChunkPool): AsyncGenerator<Buffer> {
+  let fh: FileHandle | undefined;
   try {
-    for await (const chunk of stream) yield chunk as Buffer;
+    fh = await open(path, 'r');
+    for (;;) {
+      const buf = pool.take();
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) {
+        pool.give(buf);
+        return;
+      }
+      yield buf.subarray(0, bytesRead);
+    }
   } catch (err) {
     throw fileError(err, name);
   } finally {
-    stream.destroy();
+    await fh?.close();
   }
 }
 

@@ -48,6 +48,15 @@ export class RowStore {
   private views: Array<DataView | undefined>;
   private lastBuf: Buffer | undefined;
   private lastView: DataView | undefined;
+  /** Buffers no longer read into, with the last row read from each (the oldest first). */
+  private readonly retired: Array<Buffer | undefined> = [];
+  private readonly retiredAfter: number[] = [];
+  private retiredHead = 0;
+  /**
+   * Called with a buffer rows were read from once every row read from it is released (and a newer
+   * buffer has been read from): its memory may be used again.
+   */
+  onRetired: ((buf: Buffer) => void) | undefined;
   /** Per slot (ring position × SLOTS + slot): kind and flags; a constant's index above bit 8. */
   meta: Int32Array;
   /** Per slot: start and end of a raw value. */
@@ -98,6 +107,10 @@ export class RowStore {
     const r = id & this.valMask;
     this.bufs[r] = buf;
     if (buf !== this.lastBuf) {
+      if (this.lastBuf !== undefined && this.onRetired !== undefined) {
+        this.retired.push(this.lastBuf);
+        this.retiredAfter.push(id - 1);
+      }
       this.lastBuf = buf;
       this.lastView = new DataView(buf.buffer, buf.byteOffset, buf.length);
     }
@@ -138,12 +151,30 @@ export class RowStore {
       this.views[k & this.valMask] = undefined;
     }
     if (id > this.valLow) this.valLow = id;
+    this.retire(id);
     const keys = this.textKeys;
     while (this.textHead < keys.length && Math.floor(keys[this.textHead]! / 64) < id) this.texts.delete(keys[this.textHead++]!);
     if (this.textHead > 1024 && this.textHead * 2 > keys.length) {
       keys.splice(0, this.textHead);
       this.textHead = 0;
     }
+  }
+
+  /** Hands back the retired buffers whose rows are all below `id`. */
+  private retire(id: number): void {
+    const bufs = this.retired;
+    let head = this.retiredHead;
+    while (head < bufs.length && this.retiredAfter[head]! < id) {
+      const b = bufs[head]!;
+      bufs[head++] = undefined;
+      this.onRetired?.(b);
+    }
+    if (head > 64 && head * 2 > bufs.length) {
+      bufs.splice(0, head);
+      this.retiredAfter.splice(0, head);
+      head = 0;
+    }
+    this.retiredHead = head;
   }
 
   /** Forgets where the rows below `id` were (their values must be released already). */

@@ -25,6 +25,7 @@ import { EMPTY_MAP, loadColumnMap, type ColumnMap } from '../input/column-map.js
 import { readCsvRows } from '../input/csv-reader.js';
 import { FIELD_SLOT, R_SLOT0, RawFlag, RowStore, Slot } from '../input/row-store.js';
 import { readJson } from '../input/json-reader.js';
+import { ChunkPool } from '../input/chunk-pool.js';
 import { openInput, type FormatOption, type PackInput } from '../input/open.js';
 import type { FieldPlaces, InputEncodingOption, InputInfo, InputProblem, InputRecord, SourceLocation } from '../input/types.js';
 import { readDailyXml } from '../input/xml-input.js';
@@ -241,6 +242,9 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   };
   // CSV rows: where a row is, and where each field's column is (per input file).
   const rows = new RowStore();
+  // Input chunks are read into memory used again once the rows read from them are released.
+  const chunkPool = new ChunkPool();
+  rows.onRetired = (buf) => chunkPool.give(buf);
   const rowGrouper = new RowGrouper(rows, { ...(options.groupWindow !== undefined ? { window: options.groupWindow } : {}), showIds });
   const placesByFile = new Map<string, FieldPlaces>();
   const rowAt = (id: number): SourceLocation => ({ file: rows.file(id), line: rows.line(id), row: rows.rowNo(id) });
@@ -741,7 +745,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   let placed: string | null = null;
   try {
     for (const input of inputs) {
-      const opened = await openInput(input, options.format ?? 'auto', (p) => resolve(cwd, p));
+      const opened = await openInput(input, options.format ?? 'auto', (p) => resolve(cwd, p), chunkPool);
       const info: InputInfo = { file: opened.name, format: opened.format, encoding: null, records: 0 };
       infos.push(info);
       const report = (p: InputProblem) => add(fromProblem(p, showIds));

@@ -96,4 +96,33 @@ describe('CSV values kept as bytes', () => {
     expect([h(records[0]!, 'h2'), h(records[0]!, 'h4')]).toEqual(['3501200000', '11511']);
     expect(result.errors.map((e) => [e.code, e.source])).toEqual([['PERSON_ID_CHECKSUM', { file: path, line: 2, row: 1, column: 7, columnName: 'h9' }]]);
   });
+
+  it('keeps each row’s own bytes when the export spans many chunks and orders stay open across them', async () => {
+    // given 5,000 orders of 4 items, 500 orders at a time with their items 500 rows apart (each
+    // order open across chunks of the file read; with a group window of 2,000 rows, the earlier
+    // chunks' memory is used again meanwhile), each value unique to its row
+    const orders = 5000;
+    const block = 500;
+    const rows: Array<Record<string, string>> = [];
+    const key = (k: number) => k.toString(36).toUpperCase().padStart(4, '0');
+    const values = (k: number, item: number) => [`項目${item} item ${item}`, `${k}-${item}-${'x'.repeat(k % 97)}`, `11511251${(k % 6) + 4}${String(item * 7).padStart(2, '0')}00`];
+    for (let b = 0; b < orders; b += block) {
+      for (let item = 0; item < 4; item++) {
+        for (let k = b; k < b + block; k++) {
+          const [r2, r4, r10] = values(k, item);
+          rows.push({ h7: key(k), r2: r2!, r4: r4!, r10: r10! });
+        }
+      }
+    }
+    const path = big5Csv(rows);
+    // when packed
+    const { result, records } = await packed(path, { force: true, groupWindow: 2000 });
+    // then every order holds exactly its own four values, in order
+    expect(result.counts).toEqual({ rows: orders * 4, hdata: orders, rdata: orders * 4 });
+    expect(result.errors.filter((e) => e.code.startsWith('PACK_'))).toEqual([]);
+    records.forEach((rec, k) => {
+      expect(h(rec, 'h7')).toBe(key(k));
+      expect(rec.rdata.map((_, i) => [r(rec, i, 'r2'), r(rec, i, 'r4'), r(rec, i, 'r10')])).toEqual([0, 1, 2, 3].map((item) => values(k, item)));
+    });
+  });
 });
