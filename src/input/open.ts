@@ -116,22 +116,29 @@ async function* bytes(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Bu
   for await (const c of stream) yield typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
 }
 
+/** A file's bytes in chunks of pooled memory, the next chunk read while the last one is handled. */
 async function* fileChunks(path: string, name: string, pool: ChunkPool): AsyncGenerator<Buffer> {
   let fh: FileHandle | undefined;
+  let pending: Promise<{ buf: Buffer; n: number }> | undefined;
+  const readInto = (f: FileHandle, buf: Buffer) => f.read(buf, 0, buf.length, null).then((r) => ({ buf, n: r.bytesRead }));
   try {
     fh = await open(path, 'r');
+    pending = readInto(fh, pool.take());
     for (;;) {
-      const buf = pool.take();
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) {
+      const { buf, n } = await pending;
+      pending = undefined;
+      if (n === 0) {
         pool.give(buf);
         return;
       }
-      yield buf.subarray(0, bytesRead);
+      pending = readInto(fh, pool.take());
+      yield buf.subarray(0, n);
     }
   } catch (err) {
     throw fileError(err, name);
   } finally {
+    // A read still under way when the reader stops: let it end before the file is closed.
+    await pending?.catch(() => undefined);
     await fh?.close();
   }
 }
