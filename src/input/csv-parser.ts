@@ -189,7 +189,8 @@ export class CsvParser {
     // buf[base + j] is chunk[j]
     const base = this.buf.length;
     let from = 0;
-    let step = 4096;
+    // (a long record carried over takes the chunk whole: copying it once is cheaper than often)
+    let step = Math.max(4096, base);
     while (from < chunk.length) {
       const to = Math.min(chunk.length, from + step);
       this.buf = Buffer.concat([this.buf, chunk.subarray(from, to)]);
