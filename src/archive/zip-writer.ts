@@ -89,7 +89,8 @@ export function deflateInto(target: CompressTarget, writeAt: (buf: Buffer, posit
   let crc = 0;
   let size = 0;
   let pos = target.offset;
-  const deflate = createDeflateRaw({ level: target.level, chunkSize: 1 << 17 });
+  // memLevel 9: a larger hash table, a little faster and smaller than the default 8 on daily XML.
+  const deflate = createDeflateRaw({ level: target.level, memLevel: 9, chunkSize: 1 << 17 });
   const sink = new Writable({
     write: (chunk: Buffer, _enc, cb) => {
       if (pos + chunk.length > target.limit) {
