@@ -111,9 +111,14 @@ export class Output implements IoHost {
     this.o.stderr.write(prefix + text + '\n');
   }
 
+  /** Whether {@link progress} shows anything (a terminal, not --quiet, not --json). */
+  get showsProgress(): boolean {
+    return this.tty && !this.o.quiet && !this.json;
+  }
+
   /** Progress on a terminal only, at most ten times a second; never in cron logs. */
   progress(p: Progress): void {
-    if (!this.tty || this.o.quiet || this.json) return;
+    if (!this.showsProgress) return;
     const now = Date.now();
     if (now - this.lastProgress < 100 && !(p.total !== undefined && p.done >= p.total)) return;
     this.lastProgress = now;

@@ -63,14 +63,15 @@ export function register(program: Command, wrap: Wrap): void {
         const institution = ctx.config(opts.hosp ? { institution: opts.hosp } : {}, { institution: '--hosp' }).values.institution;
         if (inputs.filter((i) => i === '-').length > 1) throw usageError('PACK_STDIN_TWICE', 'standard input (-) can be read only once');
         const started = performance.now();
-        const host: IoHost = {
-          notify: (m) => ctx.out.notify(m),
-          progress: (p) => {
+        const host: IoHost = { notify: (m) => ctx.out.notify(m) };
+        // (without a terminal to show it, no progress is asked for: a large pack would post it from its worker)
+        if (ctx.out.showsProgress) {
+          host.progress = (p) => {
             const secs = (performance.now() - started) / 1000;
             const rate = secs > 0.2 ? Math.round(p.done / secs).toLocaleString('en') : '…';
             ctx.out.progress({ label: p.label, done: p.done, unit: `${p.unit ?? 'rows'}, ${rate}/s` });
-          },
-        };
+          };
+        }
         const result = await pack(
           inputs.map((i) => (i === '-' ? { name: '-', stream: ctx.stdin as AsyncIterable<Buffer> } : i)),
           {

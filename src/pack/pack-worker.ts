@@ -1,7 +1,7 @@
 /** Worker-thread entry: `pack` on large files, in a heap of bounded size (see `pack` in run.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fixedClock, systemClock } from '../clock.js';
-import type { IoHost } from '../io-host.js';
+import type { IoHost, Progress } from '../io-host.js';
 import { failureEnd, type IsolatedEnd } from '../isolated.js';
 import { remoteDeflate } from '../archive/remote-deflate.js';
 import { packWith, type IsolatedPackMessage, type IsolatedPackRequest, type PackResult } from './pack.js';
@@ -10,7 +10,7 @@ const req = workerData as IsolatedPackRequest;
 const post = (m: IsolatedPackMessage | IsolatedEnd<PackResult>) => parentPort!.postMessage(m);
 const host: IoHost = {
   notify: (message) => post({ notify: message }),
-  progress: (p) => post({ progress: p }),
+  ...(req.progress ? { progress: (p: Progress) => post({ progress: p }) } : {}),
 };
 try {
   // A large input (why it is packed here): the rules get their own thread from the start, and the

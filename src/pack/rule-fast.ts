@@ -122,6 +122,7 @@ export class CleanRecords {
   private readonly rRange = new Int32Array(MAX_ITEMS * (SIG_R.length + 1) * 2);
   private signature = new Uint8Array(1024);
   private signatureLength = 0;
+  /** FNV-1a over the signature as it is written (its values' bytes, its numbers whole). */
   private signatureHash = 0;
   private items = 0;
   private readonly verdicts = new Map<number, Verdict[]>();
@@ -274,6 +275,7 @@ export class CleanRecords {
 
   /** Writes the record's signature and its hash (false: too long to keep). */
   private sign(buf: Uint8Array, hMask: number): boolean {
+    this.signatureHash = 0x811c9dc5;
     let at = this.put32(0, hMask);
     for (let j = 0; j < SIG_H.length; j++) {
       const f = SIG_H[j]!;
@@ -292,10 +294,6 @@ export class CleanRecords {
       }
     }
     this.signatureLength = at;
-    let hash = 0x811c9dc5;
-    const s = this.signature;
-    for (let k = 0; k < at; k++) hash = Math.imul(hash ^ s[k]!, 0x01000193);
-    this.signatureHash = hash >>> 0;
     return true;
   }
 
@@ -306,6 +304,7 @@ export class CleanRecords {
     s[at + 1] = (v >>> 8) & 0xff;
     s[at + 2] = (v >>> 16) & 0xff;
     s[at + 3] = v >>> 24;
+    this.signatureHash = Math.imul(this.signatureHash ^ v, 0x01000193);
     return at + 4;
   }
 
@@ -315,6 +314,7 @@ export class CleanRecords {
       this.room(at + 2);
       this.signature[at] = 0xff;
       this.signature[at + 1] = 0xff;
+      this.signatureHash = Math.imul(this.signatureHash ^ 0xffff, 0x01000193);
       return at + 2;
     }
     const n = end - start;
@@ -324,7 +324,13 @@ export class CleanRecords {
     s[at] = n & 0xff;
     s[at + 1] = n >>> 8;
     at += 2;
-    for (let k = 0; k < n; k++) s[at + k] = buf[start + k]!;
+    let hash = Math.imul(this.signatureHash ^ n, 0x01000193);
+    for (let k = 0; k < n; k++) {
+      const b = buf[start + k]!;
+      s[at + k] = b;
+      hash = Math.imul(hash ^ b, 0x01000193);
+    }
+    this.signatureHash = hash;
     return at + n;
   }
 

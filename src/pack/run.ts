@@ -26,8 +26,9 @@ export interface IsolatedPackRequest {
   inputs: string[];
   /** The clock's instant, or null for the system clock. */
   nowMs: number | null;
-  /** Forward notices and progress. */
+  /** Forward notices, and progress. */
   host: boolean;
+  progress: boolean;
   options: Omit<PackOptions, 'clock' | 'host'>;
 }
 
@@ -62,6 +63,7 @@ async function packIsolated(inputs: string[], options: PackOptions): Promise<Pac
     inputs,
     nowMs: clock === undefined || clock === systemClock ? null : clock.now().getTime(),
     host: host !== undefined,
+    progress: host?.progress !== undefined,
     options: { ...rest, cwd: options.cwd ?? process.cwd() },
   };
   // This thread only waits meanwhile: it compresses the ZIP for the worker (see remote-deflate.ts).
