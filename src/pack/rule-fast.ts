@@ -3,13 +3,14 @@
  * repeats the same kinds of orders over and over, and most records are clean.
  *
  * A record is recognised as clean, without a string made or a rule run, when
- *  - every value certainly passes its field's check (the bytes of a value of that field that
- *    passed before, or a byte check: see value-bytes.ts);
  *  - a record that the rules found clean had the same *signature*: which fields are present in
  *    the header and in each item, in order, and the values every other rule reads — the fields of
  *    READ_ACROSS — except those whose rules are repeated here from the bytes: the dates (h4 vs
  *    h20, h16 vs the upload date, h20 not after h16, h10 not after h20) and an item's result
  *    value r4 where it only has to be a number (see itemValueUse);
+ *  - every other value certainly passes its field's check (the bytes of a value of that field
+ *    that passed before, or a byte check: see value-bytes.ts) — those of the signature are the
+ *    values of a clean record;
  *  - its correction key is new (a repeated one is left to the rules, which report it).
  * Anything else — a value not known to pass, a newborn (h23/h24), an item whose r4 or r7 the
  * tables read otherwise, a signature not seen clean — goes to the rules, which alone report.
@@ -42,6 +43,8 @@ const R1 = R_OF('r1');
 const R4 = R_OF('r4');
 /** Header fields whose rules are repeated here from the bytes, or that send a record to the rules. */
 const BY_BYTES = new Set(['h4', 'h10', 'h11', 'h13', 'h16', 'h20', 'h23', 'h24']);
+/** Fields (by field number) whose values the signature holds. */
+const SIGNED = new Uint8Array(FIELD_NUMBERS);
 /** A newborn's fields: such a record goes to the rules. */
 const NEWBORN = (1 << h('h23')) | (1 << h('h24'));
 /** Header and item fields whose values are part of the signature. */
@@ -50,6 +53,8 @@ const SIG_R: readonly number[] = R_FIELDS.map((f, i) => (READ_ACROSS.has(f.id) &
 /** Position of an item field in SIG_R, or -1. */
 const SIG_R_SLOT: Int8Array = new Int8Array(R_FIELDS.length).fill(-1);
 SIG_R.forEach((f, k) => (SIG_R_SLOT[f] = k));
+SIG_H.forEach((f) => (SIGNED[f] = 1));
+SIG_R.forEach((f) => (SIGNED[R_FIELD_BASE + f] = 1));
 /** The fields of the 表七 correction key (header positions). */
 const KEY_FIELDS: readonly number[] = CORRECTION_KEY.map((id) => h(id));
 
@@ -159,7 +164,6 @@ export class CleanRecords {
       if (tag >= 0) {
         const start = index[i + 1]!;
         const end = index[i + 2]!;
-        if (!this.passes(tag, buf, start, end)) return -1;
         if (tag < R_FIELD_BASE) {
           hMask |= 1 << tag;
           hStart[tag] = start;
@@ -193,6 +197,15 @@ export class CleanRecords {
     if (verdict === undefined) {
       this.learnable = true;
       return -1;
+    }
+    // Every value certainly passes its check: those of the signature are a clean record's.
+    for (let j = at + 3; j < i; ) {
+      const tag = index[j]!;
+      if (tag < 0) j += tag === IndexTag.Record ? 3 : 2;
+      else {
+        if (SIGNED[tag] === 0 && !this.passes(tag, buf, index[j + 1]!, index[j + 2]!)) return -1;
+        j += 4;
+      }
     }
     // An item's r4 where it has to be a number.
     for (let k = 0; k < items; k++) {
