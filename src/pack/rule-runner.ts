@@ -76,6 +76,8 @@ export class RuleRunner {
   ) {
     this.checker = new RuleChecker(layout, options);
     this.script = where === 'thread' ? null : workerScript();
+    // Told to use a worker: it starts now, loading its code while this thread starts reading.
+    if (where === 'worker' && this.script) this.start();
   }
 
   /** Whether this batch will go to the worker (its findings come later). */
