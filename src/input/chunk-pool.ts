@@ -11,7 +11,7 @@ export class ChunkPool {
 
   constructor(
     readonly size = 256 * 1024,
-    private readonly keep = 32,
+    private readonly keep = 4,
   ) {}
 
   /** A buffer of {@link size} bytes, its content undefined. */

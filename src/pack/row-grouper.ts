@@ -49,7 +49,7 @@ export class RowGrouper {
   private problemsOf: Array<Array<InputProblem & { rdata?: number }> | undefined> = [];
   private readonly readyList: number[] = [];
   /** Open groups by key hash (then chained through `chain`). */
-  private readonly open = new Map<number, number>();
+  private readonly open = new GroupIndex();
 
   constructor(
     private readonly store: RowStore,
@@ -73,7 +73,7 @@ export class RowGrouper {
       return this.ready(seq);
     }
     const h = this.keyHash(row);
-    let g = this.open.get(h) ?? -1;
+    let g = this.open.get(h);
     while (g >= 0 && !this.sameKey(this.firsts[g & this.mask]!, row)) g = this.chain[g & this.mask]!;
     if (g >= 0) this.join(g, row);
     else g = this.start(row, seq, h);
@@ -157,7 +157,8 @@ export class RowGrouper {
       } else if ((m & 3) !== Slot.Empty) h = store.hash(row, KEY_SLOTS[k]!, h);
       h = Math.imul(h ^ 0x1f, 0x01000193);
     }
-    // 30 bits: a small integer to V8, so that the table of open groups stores no boxed number.
+    // 30 bits, non-negative: a small integer to V8, and -1 is free to mark an empty slot of the
+    // table of open groups.
     return (h ^ (h >>> 30)) & 0x3fffffff;
   }
 
@@ -224,7 +225,7 @@ export class RowGrouper {
     const present = this.store.masks[this.store.maskAt(row)]!;
     this.present[i] = present;
     for (let s = 0; s < H_COUNT; s++) this.header[base + s] = present & (1 << s) ? row : -1;
-    this.chain[i] = this.open.get(h) ?? -1;
+    this.chain[i] = this.open.get(h);
     this.open.set(h, g);
     return g;
   }
@@ -301,7 +302,7 @@ export class RowGrouper {
       else this.open.delete(h);
       return;
     }
-    for (let p = first ?? -1; p >= 0; p = this.chain[p & this.mask]!) {
+    for (let p = first; p >= 0; p = this.chain[p & this.mask]!) {
       if (this.chain[p & this.mask] === g) {
         this.chain[p & this.mask] = this.chain[i]!;
         return;
@@ -339,5 +340,77 @@ export class RowGrouper {
       this.problemsOf[n] = old.problemsOf[o];
     }
     this.mask = mask;
+  }
+}
+
+/**
+ * Key hash (30 bits, non-negative) → the newest open group with it: open addressing with linear
+ * probing over two typed arrays, at most half full, deletion by shifting back. (A Map here, with
+ * a group in and one out for every order, rebuilt its table every few thousand orders — tables
+ * large enough to be kept until a full garbage collection.)
+ */
+export class GroupIndex {
+  private keys = new Int32Array(1 << 13).fill(-1);
+  private groups = new Int32Array(1 << 13);
+  private count = 0;
+
+  /** The group stored for `h`, or -1. */
+  get(h: number): number {
+    const mask = this.keys.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const k = this.keys[i]!;
+      if (k === h) return this.groups[i]!;
+      if (k === -1) return -1;
+    }
+  }
+
+  set(h: number, g: number): void {
+    if ((this.count + 1) * 2 > this.keys.length) this.grow();
+    const mask = this.keys.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const k = this.keys[i]!;
+      if (k === h || k === -1) {
+        if (k === -1) this.count++;
+        this.keys[i] = h;
+        this.groups[i] = g;
+        return;
+      }
+    }
+  }
+
+  delete(h: number): void {
+    const keys = this.keys;
+    const mask = keys.length - 1;
+    let i = h & mask;
+    while (keys[i] !== h) {
+      if (keys[i] === -1) return;
+      i = (i + 1) & mask;
+    }
+    // Shift back the entries after it that would no longer be found past the gap.
+    for (let j = (i + 1) & mask; keys[j] !== -1; j = (j + 1) & mask) {
+      const home = keys[j]! & mask;
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        keys[i] = keys[j]!;
+        this.groups[i] = this.groups[j]!;
+        i = j;
+      }
+    }
+    keys[i] = -1;
+    this.count--;
+  }
+
+  clear(): void {
+    this.keys.fill(-1);
+    this.count = 0;
+  }
+
+  private grow(): void {
+    const keys = this.keys;
+    const groups = this.groups;
+    this.keys = new Int32Array(keys.length * 2).fill(-1);
+    this.groups = new Int32Array(keys.length * 2);
+    this.count = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== -1) this.set(keys[i]!, groups[i]!);
   }
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { Grouper, type Group } from '../../../src/pack/grouping.js';
+import { GroupIndex } from '../../../src/pack/row-grouper.js';
+import { prng } from '../../../src/format/synthetic.js';
 import type { InputRecord } from '../../../src/input/types.js';
 
 const KEY = { h1: '1', h2: '3501200000', h3: '12', h4: '11511', h5: '1151125073005', h6: '01', h7: '0001', h8: '1', h9: 'A123456789', h10: '0600315', h20: '1151125083005' };
@@ -82,5 +85,50 @@ describe('Grouper', () => {
       ['09006C', true, 1],
       ['09005C', false, 1],
     ]);
+  });
+});
+
+describe('the table of open groups', () => {
+  it('answers as a Map would, through growth, collisions and deletions that wrap around (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('set', 'delete', 'get'), fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 8180, max: 8200 }), fc.integer({ min: 0, max: 0x3fffffff })), fc.integer({ min: 0, max: 1e6 })), { minLength: 200, maxLength: 3000, size: 'max' }),
+        (ops) => {
+          const index = new GroupIndex();
+          const map = new Map<number, number>();
+          for (const [op, h, g] of ops) {
+            if (op === 'set') {
+              index.set(h, g);
+              map.set(h, g);
+            } else if (op === 'delete') {
+              index.delete(h);
+              map.delete(h);
+            }
+            expect(index.get(h)).toBe(map.get(h) ?? -1);
+          }
+          for (const [h, g] of map) expect(index.get(h)).toBe(g);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps every key through thousands of groups in and out', () => {
+    const index = new GroupIndex();
+    const map = new Map<number, number>();
+    const rand = prng(9);
+    const keys: number[] = [];
+    for (let g = 0; g < 50000; g++) {
+      const h = Math.floor(rand() * 0x40000000);
+      keys.push(h);
+      index.set(h, g);
+      map.set(h, g);
+      if (g >= 3000) {
+        index.delete(keys[g - 3000]!);
+        map.delete(keys[g - 3000]!);
+      }
+    }
+    for (const [h, g] of map) expect(index.get(h)).toBe(g);
+    expect(index.get(1)).toBe(map.get(1) ?? -1);
   });
 });
