@@ -33,31 +33,43 @@ interface Plan {
   section: 'h' | 'r';
 }
 
+/** What {@link readCsvRows} yields: `events[0, count)`, the same object each time (read it before asking for more). */
+export interface CsvRowEvents {
+  events: Array<number | InputProblem>;
+  count: number;
+}
+
 /**
  * Reads the rows of a CSV export into `store`, one parse of the bytes: values stay byte ranges of
  * the input where they need no cleaning. Yields, for each chunk read, the ids of the rows that hold
  * values (rows left out — blank, wrong field count, nothing but empty values — are reported or
  * skipped here and never yielded), with the problems found in the input in their place among them.
+ * The list is written over for the next chunk (a new one per chunk would be garbage to collect).
  */
-export async function* readCsvRows(chunks: AsyncIterable<Buffer>, o: Omit<CsvReadOptions, 'report'> & { store: RowStore }): AsyncGenerator<Array<number | InputProblem>> {
+export async function* readCsvRows(chunks: AsyncIterable<Buffer>, o: Omit<CsvReadOptions, 'report'> & { store: RowStore }): AsyncGenerator<CsvRowEvents> {
   const parser = new CsvParser({ delimiter: o.delimiter ?? ',', file: o.file });
   const decoder = new InputDecoder(o.encoding, o.file);
-  let out: Array<number | InputProblem> = [];
+  const out: CsvRowEvents = { events: [], count: 0 };
+  const add = (e: number | InputProblem) => {
+    if (out.count < out.events.length) out.events[out.count] = e;
+    else out.events.push(e);
+    out.count++;
+  };
   // Problems are handed on in their place among the rows, as a row-by-row reader reports them.
-  const reader = new RowReader({ ...o, report: (p) => out.push(p) }, decoder);
+  const reader = new RowReader({ ...o, report: add }, decoder);
   const sink: RawRecordSink = (bytes, start, end, line, fields, count) => {
     const id = reader.record(bytes, start, end, line, fields, count);
-    if (id >= 0) out.push(id);
+    if (id >= 0) add(id);
   };
   for await (const chunk of chunks) {
     parser.pushRaw(decoder.look(chunk), sink);
-    if (out.length) {
+    if (out.count) {
       yield out;
-      out = [];
+      out.count = 0;
     }
   }
   parser.endRaw(sink);
-  if (out.length) yield out;
+  if (out.count) yield out;
   o.info.encoding = decoder.label;
   if (!reader.started) o.info.columns = [];
 }

@@ -763,9 +763,9 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
             rowGrouper.places = places;
           },
         });
-        for await (const events of csvRows) {
+        for await (const { events, count } of csvRows) {
           // (indexed loops: an iterator's result for each of a million rows would be garbage)
-          for (let e = 0; e < events.length; e++) {
+          for (let e = 0; e < count; e++) {
             const ev = events[e]!;
             if (typeof ev !== 'number') {
               report(ev);
@@ -873,32 +873,44 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
  * front as batches are checked (a Map would churn through a quarter of a million entries).
  */
 class LiveGroups<T> {
-  private items: Array<T | undefined> = [];
+  /** A ring: hdata `first + k` at `(head + k) & mask`, `size` of them. */
+  private items: Array<T | undefined> = new Array<T | undefined>(1024).fill(undefined);
+  private mask = 1023;
   private head = 0;
-  /** hdata of items[head]. */
+  private size = 0;
+  /** hdata of the oldest one held. */
   private first = 1;
 
   /** `hdata` is the next one: one more than the last set. */
   set(hdata: number, g: T): void {
-    if (hdata !== this.first + this.items.length - this.head) throw new Error(`hdata ${hdata} set out of order`);
-    this.items.push(g);
+    if (hdata !== this.first + this.size) throw new Error(`hdata ${hdata} set out of order`);
+    if (this.size > this.mask) this.grow();
+    this.items[(this.head + this.size) & this.mask] = g;
+    this.size++;
   }
 
   get(hdata: number): T | undefined {
-    const i = hdata - this.first + this.head;
-    return i >= this.head && i < this.items.length ? this.items[i] : undefined;
+    const k = hdata - this.first;
+    return k >= 0 && k < this.size ? this.items[(this.head + k) & this.mask] : undefined;
   }
 
   /** Forgets the hdata up to and including `hdata` (all of them set). */
   dropThrough(hdata: number): void {
-    while (this.head < this.items.length && this.first <= hdata) {
-      this.items[this.head++] = undefined;
+    while (this.size > 0 && this.first <= hdata) {
+      this.items[this.head] = undefined;
+      this.head = (this.head + 1) & this.mask;
+      this.size--;
       this.first++;
     }
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+  }
+
+  /** Twice the room, the held ones from the start (a ring that has filled up). */
+  private grow(): void {
+    const items = new Array<T | undefined>(2 * (this.mask + 1)).fill(undefined);
+    for (let k = 0; k < this.size; k++) items[k] = this.items[(this.head + k) & this.mask];
+    this.items = items;
+    this.mask = items.length - 1;
+    this.head = 0;
   }
 }
 
