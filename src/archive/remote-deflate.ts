@@ -11,8 +11,7 @@
  * {@link DeflateService} the other side, answering its messages.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collectYoungGeneration } from '../gc.js';
 import { fileError } from '../errors.js';
 import { endError, failureEnd, type IsolatedError } from '../isolated.js';
 import { deflateInto, writeFully, type Compressed, type CompressorFactory, type CompressTarget, type EntryCompressor } from './zip-writer.js';
@@ -104,30 +103,13 @@ export function remoteDeflate(port: DeflatePort): CompressorFactory {
   };
 }
 
-/** Compressed bytes between two young-generation collections of the compressing thread. */
-const COLLECT_EVERY = 2 * 1024 * 1024;
-
 /**
- * A young-generation collection of this thread, where the runtime allows asking for one.
- *
- * zlib hands its output in 128 KiB buffers, a new one whenever one is full, and a buffer's memory
- * is given back only when the thread that received it collects garbage — which a thread doing
- * little else but compressing hardly ever does, so a day's whole ZIP would pile up in memory.
+ * Compressed bytes between two young-generation collections of the compressing thread: zlib hands
+ * its output in 128 KiB buffers, a new one whenever one is full, and a buffer's memory is given
+ * back only when the thread that received it collects garbage — which a thread doing little else
+ * but compressing hardly ever does, so a day's whole ZIP would pile up in memory.
  */
-let collector: (() => void) | null | undefined;
-function collectYoung(): void {
-  if (collector === undefined) {
-    collector = null;
-    try {
-      setFlagsFromString('--expose-gc');
-      const gc = runInNewContext('gc') as unknown;
-      if (typeof gc === 'function') collector = () => (gc as (o: { type: 'minor' }) => void)({ type: 'minor' });
-    } catch {
-      // Not allowed here: the buffers are then given back when V8 decides.
-    }
-  }
-  collector?.();
-}
+const COLLECT_EVERY = 2 * 1024 * 1024;
 
 /**
  * The compressing side, for one producer: one entry at a time, written into the archive file at
@@ -172,7 +154,7 @@ export class DeflateService {
           sinceCollect += buf.length;
           if (sinceCollect >= COLLECT_EVERY) {
             sinceCollect = 0;
-            collectYoung();
+            collectYoungGeneration();
           }
           return writeFully(fh, target.path, buf, position);
         });
