@@ -76,6 +76,8 @@ export function register(program: Command, wrap: Wrap): void {
           inputs.map((i) => (i === '-' ? { name: '-', stream: ctx.stdin as AsyncIterable<Buffer> } : i)),
           {
             cwd: ctx.cwd,
+            // (this process ends with the command: its helper threads may run below the pipeline)
+            lowerHelpers: true,
             clock: ctx.clock,
             host,
             format: opts.format,

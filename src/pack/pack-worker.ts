@@ -4,6 +4,7 @@ import { fixedClock, systemClock } from '../clock.js';
 import type { IoHost, Progress } from '../io-host.js';
 import { failureEnd, type IsolatedEnd } from '../isolated.js';
 import { remoteDeflate } from '../archive/remote-deflate.js';
+import { currentThreadId } from '../threads.js';
 import { packWith, type IsolatedPackMessage, type IsolatedPackRequest, type PackResult } from './pack.js';
 
 const req = workerData as IsolatedPackRequest;
@@ -12,6 +13,10 @@ const host: IoHost = {
   notify: (message) => post({ notify: message }),
   ...(req.progress ? { progress: (p: Progress) => post({ progress: p }) } : {}),
 };
+if (req.options.lowerHelpers) {
+  const tid = currentThreadId();
+  if (tid !== null) post({ pipelineThread: tid });
+}
 try {
   // A large input (why it is packed here): the rules get their own thread from the start, and the
   // thread that started this one — idle until the result — compresses the ZIP.

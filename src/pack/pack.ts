@@ -79,6 +79,12 @@ export interface PackOptions {
   /** XML bytes per batch handed to the validator and the compressor (default 256 KiB). */
   batchBytes?: number;
   /**
+   * On Linux, run the threads that help a large pack (rules, compression, zlib's and V8's
+   * helpers) at a lower priority than its pipeline (see threads.ts). For a process that ends with
+   * the pack (the CLI): the calling thread's priority is lowered too, for good.
+   */
+  lowerHelpers?: boolean;
+  /**
    * Called with each hdata as it is written: its 1-based position, the input rows it was grouped
    * from, and where each of its values came from (how `labup explain` maps a check file back to the
    * export). `group` builds the group on demand (CSV rows are copied out of the row store); call
@@ -458,7 +464,7 @@ export async function packWith(inputs: PackInput[], options: PackOptions, rulesW
   /** For each batch handed to the rules: the row groups written up to it (released once it is checked). */
   const batchGroups: number[] = [];
   // The rules of `labup validate`, on the records as written (upload date = h16's date).
-  const rules = new RuleRunner(writer.layout, { uploadDate: stamp.date }, rulesWhere, (batch, found) => {
+  const rules = new RuleRunner(writer.layout, { uploadDate: stamp.date }, rulesWhere, options.lowerHelpers === true, (batch, found) => {
     if (waitingFindings[0] === BATCH) waitingFindings.shift();
     for (const f of found) ruleFinding(f);
     if (batch.lastHdata > 0) live.dropThrough(batch.lastHdata);

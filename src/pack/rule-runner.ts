@@ -15,6 +15,8 @@ export type RulesWhere = 'thread' | 'worker' | 'auto';
 export interface RuleWorkerData {
   layout: XmlLayout;
   options: RuleCheckOptions;
+  /** Run at a helper's priority (see threads.ts). */
+  lower: boolean;
 }
 
 /** Batches handed to the worker in one message: shared memory holding each batch's bytes, then its index. */
@@ -66,12 +68,14 @@ export class RuleRunner {
 
   /**
    * `onResult` receives each batch's findings, in the order the batches were submitted (a worker's
-   * answer, or at once when checked in this thread).
+   * answer, or at once when checked in this thread). `lower`: the worker runs at a helper's
+   * priority (see threads.ts).
    */
   constructor(
     private readonly layout: XmlLayout,
     private readonly options: RuleCheckOptions,
     private readonly where: RulesWhere,
+    private readonly lower: boolean,
     private readonly onResult: (batch: XmlBatch, findings: RuleFinding[]) => void,
   ) {
     this.checker = new RuleChecker(layout, options);
@@ -147,7 +151,7 @@ export class RuleRunner {
   }
 
   private start(): void {
-    const data: RuleWorkerData = { layout: this.layout, options: { ...this.options, keys: this.checker.keyState } };
+    const data: RuleWorkerData = { layout: this.layout, options: { ...this.options, keys: this.checker.keyState }, lower: this.lower };
     // What the worker allocates dies young (one record at a time): a small young generation keeps
     // its memory down at no cost.
     const w = new Worker(this.script!, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });

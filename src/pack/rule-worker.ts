@@ -1,9 +1,11 @@
 /** Worker-thread entry: `pack`'s rules on the batches it writes (see rule-runner.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThisThread } from '../threads.js';
 import { RuleChecker } from './rule-check.js';
 import type { RuleWorkerData, RuleWorkerReply, RuleWorkerRequest } from './rule-runner.js';
 
 const data = workerData as RuleWorkerData;
+if (data.lower) lowerThisThread();
 const checker = new RuleChecker(data.layout, data.options);
 
 parentPort!.on('message', (m: RuleWorkerRequest) => {

@@ -12,6 +12,7 @@ import { systemClock } from '../clock.js';
 import { ISOLATE_FROM_BYTES, isolatedScript, runIsolated } from '../isolated.js';
 import type { IoMessage, Progress } from '../io-host.js';
 import { DeflateService, isDeflateRequest, type DeflateRequest } from '../archive/remote-deflate.js';
+import { lowerAllThreadsBut } from '../threads.js';
 import type { PackInput, PackOptions, PackResult } from './pack.js';
 
 /** Packs `inputs` into one upload ZIP. Bad data is reported in the result; bad usage throws a LabupError. */
@@ -32,8 +33,11 @@ export interface IsolatedPackRequest {
   options: Omit<PackOptions, 'clock' | 'host'>;
 }
 
-/** What a worker packing large files sends before its ending (the ZIP's bytes are compressed in this thread). */
-export type IsolatedPackMessage = { notify: IoMessage } | { progress: Progress } | DeflateRequest;
+/**
+ * What a worker packing large files sends before its ending (the ZIP's bytes are compressed in
+ * this thread); `pipelineThread` is its thread id, when helpers are to run below it.
+ */
+export type IsolatedPackMessage = { notify: IoMessage } | { progress: Progress } | { pipelineThread: number } | DeflateRequest;
 
 const PACK_WORKER = (): URL | null => isolatedScript(import.meta.url, './pack-worker.js', '../../dist/pack/pack-worker.js');
 
@@ -71,6 +75,8 @@ async function packIsolated(inputs: string[], options: PackOptions): Promise<Pac
   try {
     return await runIsolated<PackResult, IsolatedPackMessage>(PACK_WORKER()!, req, 'pack', (m, answer) => {
       if (isDeflateRequest(m)) deflater.handle(m, answer);
+      // Every thread but the pack worker's — this one, zlib's pool, V8's helpers — below it.
+      else if ('pipelineThread' in m) lowerAllThreadsBut(m.pipelineThread);
       else if ('notify' in m) host?.notify(m.notify);
       else host?.progress?.(m.progress);
     });

@@ -4,7 +4,7 @@
  * results must be exactly those of doing it all in one thread.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack, packWith, type PackResult } from '../../src/pack/pack.js';
@@ -15,6 +15,7 @@ import { H_FIELDS, R_FIELDS } from '../../src/format/fields.js';
 import { labRecord, prng } from '../../src/format/synthetic.js';
 import { DailyXmlWriter } from '../../src/xml/builder.js';
 import type { Progress } from '../../src/io-host.js';
+import { labup } from '../helpers/cli.js';
 
 const NOW = '2026-11-25T21:00:00+08:00';
 let dir: string;
@@ -62,6 +63,21 @@ describe('large files', () => {
     expect(isolated.errorCount).toBeGreaterThan(0);
     expect(same(isolated)).toEqual(same(inThread));
     expect(progress.at(-1)).toMatchObject({ label: 'pack', done: isolated.counts.rows, unit: 'rows' });
+  });
+
+  it('packs from the CLI as the library does, its helper threads below the pipeline', async () => {
+    // given the large export, packed by the library in this process (no thread priorities touched)
+    const options = { cwd: dir, clock: fixedClock(NOW), uploadTime: '1151125200000', force: true };
+    mkdirSync(join(dir, 'lib'));
+    mkdirSync(join(dir, 'cli'));
+    const library = await pack([csv], { ...options, out: 'lib/DAY.zip' });
+    // when the CLI packs it (which lowers its helper threads on Linux)
+    const r = await labup(['pack', csv, '--input-encoding', 'big5', '--upload-time', '1151125200000', '--force', '--out', join(dir, 'cli', 'DAY.zip'), '--json'], { cwd: dir });
+    // then it ends as usual with the same result and the same archive
+    expect(r.code).toBe(0);
+    const cli = JSON.parse(r.stdout) as { counts: PackResult['counts']; errorCount: number; bytes: PackResult['bytes'] };
+    expect([cli.counts, cli.errorCount, cli.bytes]).toEqual([library.counts, library.errorCount, library.bytes]);
+    expect(readFileSync(join(dir, 'cli', 'DAY.zip')).equals(readFileSync(join(dir, 'lib', 'DAY.zip')))).toBe(true);
   });
 
   it('validates in a worker exactly as in one thread', async () => {
