@@ -179,7 +179,9 @@ export function register(program: Command, wrap: Wrap): void {
         'in LABUP_HOME/labup.db and uploaded later, several in one ZIP, through the same workflow as labup upload.\n\n' +
         'Scriptable: entry add FILE|-, entry list, entry show ID, entry edit ID --set FIELD[@ITEM]=VALUE, ' +
         'entry rm ID, entry upload --ids …|--all, entry query. Without a terminal, the interactive form fails at once ' +
-        '(exit 2).',
+        '(exit 2).\n\n' +
+        '`labup entry` alone is `labup entry new` and takes its options (--hosp, --sandbox and the other portal ' +
+        'options): see labup entry new --help.',
     );
 
   const add = entry
