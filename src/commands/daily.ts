@@ -110,6 +110,8 @@ export function register(program: Command, wrap: Wrap): void {
         clock: ctx.clock,
         host: ctx.out,
         home: dataHome(ctx.env),
+        // (this process ends with the run: a large pack's helper threads may run below its pipeline)
+        lowerHelpers: true,
         openStore: () => (store ??= openStoreFromCli(ctx)),
         connect: async () => (connection ??= await openPortalFromCli(ctx, opts, cfg)),
         pack: {

@@ -112,6 +112,11 @@ export interface DailyOptions {
   uploadTime?: string;
   /** Pack and send even when labup finds errors NHI would reject. */
   force?: boolean;
+  /**
+   * Run a large pack's helper threads below its pipeline (Linux; for a process that ends with the
+   * run — see PackOptions.lowerHelpers).
+   */
+  lowerHelpers?: boolean;
   /** Check and pack in memory, then report what would be sent; nothing is sent or written. */
   dryRun?: boolean;
   /** Start a new run even when these inputs were already uploaded (a correction upload, with a new h16). */
@@ -490,6 +495,7 @@ async function dailyRun(o: DailyOptions): Promise<DailyResult> {
             host,
             out: runDir,
             ...packOptions(packOpts),
+            ...(o.lowerHelpers ? { lowerHelpers: true } : {}),
             ...(plan.uploadTime ? { uploadTime: plan.uploadTime } : {}),
             force: o.force === true,
             showIds,
