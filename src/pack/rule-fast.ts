@@ -80,7 +80,8 @@ interface Verdict {
 /**
  * The correction key of a record as a 52-bit number, from the bytes of its key fields (`start` −1:
  * absent). A line end is read as the reader reads it (CR LF or CR as LF): equal values have equal
- * bytes in what the writer writes. A collision only risks a spurious warning.
+ * bytes in what the writer writes. A collision would report a repeated key that is not one; with
+ * 52 bits, a day of 250,000 orders meets one about once in 150,000 days.
  */
 export function keyHashOf(buf: Uint8Array, start: Int32Array, end: Int32Array): number {
   let h1 = 0x811c9dc5;
