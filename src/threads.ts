@@ -28,12 +28,23 @@ export function currentThreadId(): number | null {
 /** The nice value helpers of a thread at `base` get. */
 const helperNice = (base: number): number => Math.min(19, base + HELPER_NICE);
 
-/** Lowers this thread's priority to a helper's, below that of the thread that started it. */
-export function lowerThisThread(): void {
+/** The nice value for helpers of this thread (null where threads have none of their own). */
+export function helperPriority(): number | null {
+  const tid = currentThreadId();
+  if (tid === null) return null;
+  try {
+    return helperNice(getPriority(tid));
+  } catch {
+    return null;
+  }
+}
+
+/** Lowers this thread's priority to `nice` (from {@link helperPriority}); one already lower stays. */
+export function lowerThisThread(nice: number): void {
   const tid = currentThreadId();
   if (tid === null) return;
   try {
-    setPriority(tid, helperNice(getPriority(tid)));
+    if (getPriority(tid) < nice) setPriority(tid, nice);
   } catch {
     // left as it is
   }

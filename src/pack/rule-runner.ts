@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { isolatedScript } from '../isolated.js';
+import { helperPriority } from '../threads.js';
 import { RuleChecker, type RuleCheckOptions, type RuleFinding } from './rule-check.js';
 import type { XmlBatch, XmlLayout } from './xml-batch.js';
 
@@ -15,8 +16,8 @@ export type RulesWhere = 'thread' | 'worker' | 'auto';
 export interface RuleWorkerData {
   layout: XmlLayout;
   options: RuleCheckOptions;
-  /** Run at a helper's priority (see threads.ts). */
-  lower: boolean;
+  /** The nice value to run at (a helper's of the thread that starts it: see threads.ts), or null. */
+  lower: number | null;
 }
 
 /** Batches handed to the worker in one message: shared memory holding each batch's bytes, then its index. */
@@ -151,7 +152,7 @@ export class RuleRunner {
   }
 
   private start(): void {
-    const data: RuleWorkerData = { layout: this.layout, options: { ...this.options, keys: this.checker.keyState }, lower: this.lower };
+    const data: RuleWorkerData = { layout: this.layout, options: { ...this.options, keys: this.checker.keyState }, lower: this.lower ? helperPriority() : null };
     // What the worker allocates dies young (one record at a time): a small young generation keeps
     // its memory down at no cost.
     const w = new Worker(this.script!, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });

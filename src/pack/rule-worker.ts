@@ -5,7 +5,7 @@ import { RuleChecker } from './rule-check.js';
 import type { RuleWorkerData, RuleWorkerReply, RuleWorkerRequest } from './rule-runner.js';
 
 const data = workerData as RuleWorkerData;
-if (data.lower) lowerThisThread();
+if (data.lower !== null) lowerThisThread(data.lower);
 const checker = new RuleChecker(data.layout, data.options);
 
 parentPort!.on('message', (m: RuleWorkerRequest) => {
