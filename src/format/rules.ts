@@ -29,8 +29,8 @@ export interface RuleOptions {
   /** 上傳日期: h16's first seven digits must equal it. */
   uploadDate?: CalendarDate;
   /**
-   * Remembers 表七 correction keys across records (hash → hdata index and line) to warn about
-   * repeats inside one file. Pass the same map for every record of a file.
+   * Remembers 表七 correction keys across records (hash → first hdata) to warn about repeats
+   * inside one file. Pass the same table for every record of a file.
    */
   keys?: KeyMemory;
   /** Called with a record's hdata and the earlier hdata of its key, just before DUPLICATE_KEY is emitted. */
@@ -42,12 +42,10 @@ export interface RuleOptions {
   keyHash?: (rec: HdataRecord) => number;
 }
 
-/** What {@link RuleOptions.keys} needs: a `Map<number, number>` will do. */
+/** What {@link RuleOptions.keys} needs (a {@link KeyTable}). */
 export interface KeyMemory {
-  get(key: number): number | undefined;
-  set(key: number, hdata: number): unknown;
-  /** The hdata stored for `key`, or — storing `hdata` for it — undefined (one lookup instead of two). */
-  getOrAdd?(key: number, hdata: number): number | undefined;
+  /** The hdata stored for `key`, or — storing `hdata` for it — undefined. */
+  getOrAdd(key: number, hdata: number): number | undefined;
 }
 
 /** The keys a checker has seen, to carry on in another thread. */
@@ -468,11 +466,7 @@ export function checkRecord(rec: HdataRecord, emit: Emit, options: RuleOptions =
 
   // Repeated correction key inside the file (advice; NHIA 25 on the portal).
   if (options.keys) {
-    const k = (options.keyHash ?? keyHash)(rec);
-    const keys = options.keys;
-    let first: number | undefined;
-    if (keys.getOrAdd) first = keys.getOrAdd(k, hdata);
-    else if ((first = keys.get(k)) === undefined) keys.set(k, hdata);
+    const first = options.keys.getOrAdd((options.keyHash ?? keyHash)(rec), hdata);
     if (first !== undefined) {
       options.onDuplicateKey?.(hdata, first);
       emit({ hdata, line: rec.line, column: rec.column, code: 'DUPLICATE_KEY', detail: `same key (h1–h10, h15, h20) as hdata ${first}` });
