@@ -19,7 +19,7 @@ import type { FindingInput } from '../format/findings.js';
 import { formatRocDate, type CalendarDate } from '../format/roc.js';
 import { checkRecord, KeyTable, type Emit, type KeyTableState, type RuleOptions } from '../format/rules.js';
 import type { FieldValue, HdataRecord, RdataRecord } from '../xml/daily-reader.js';
-import { CleanRecords, FIELD_NUMBERS, keyHashOf } from './rule-fast.js';
+import { CleanRecords, FIELD_NUMBERS } from './rule-fast.js';
 import { IndexTag, R_FIELD_BASE, type XmlLayout } from './xml-batch.js';
 
 /** A finding of the rules; `first` is the earlier hdata of a repeated key (DUPLICATE_KEY). */
@@ -63,9 +63,6 @@ export class RuleChecker {
   /** Fields set in the reused record (bit per H field) and in each reused item (bit per R field). */
   private hSet = 0;
   private rdSet: number[] = [];
-  /** Byte ranges of the current record's header values (start -1: absent), for the key hash. */
-  private readonly hStart = new Int32Array(H_FIELDS.length).fill(-1);
-  private readonly hEnd = new Int32Array(H_FIELDS.length);
 
   constructor(
     private readonly layout: XmlLayout,
@@ -78,8 +75,9 @@ export class RuleChecker {
       onDuplicateKey: (_hdata, first) => {
         this.dupFirst = first;
       },
-      // From the bytes, as for the records recognised as clean (rule-fast.ts): one key table for both.
-      keyHash: () => keyHashOf(this.bytes, this.hStart, this.hEnd),
+      // From the bytes, as for the records recognised as clean: every record is first looked at
+      // there (rule-fast.ts), which keeps its header's byte ranges.
+      keyHash: () => this.clean.lastKey(this.bytes),
     };
     this.table = layout.encoding === 'big5' ? cp950DecodeTable() : null;
     this.clean = new CleanRecords((start, end) => this.value(start, end), this.keys, options.uploadDate ? Buffer.from(formatRocDate(options.uploadDate), 'latin1') : null);
@@ -111,9 +109,7 @@ export class RuleChecker {
       const tag = index[i]!;
       if (tag >= 0) {
         const fv = tag >= R_FIELD_BASE ? rdValues[tag - R_FIELD_BASE]! : this.hValues[tag]!;
-        const start = index[i + 1]!;
-        const end = index[i + 2]!;
-        fv.value = this.fieldValue(tag, start, end);
+        fv.value = this.fieldValue(tag, index[i + 1]!, index[i + 2]!);
         fv.line = index[i + 3]!;
         if (tag >= R_FIELD_BASE) {
           rdFields[tag - R_FIELD_BASE] = fv;
@@ -121,8 +117,6 @@ export class RuleChecker {
         } else {
           rec.fields[tag] = fv;
           hSet |= 1 << tag;
-          this.hStart[tag] = start;
-          this.hEnd[tag] = end;
         }
         i += 4;
       } else if (tag === IndexTag.Rdata) {
@@ -151,11 +145,7 @@ export class RuleChecker {
         rec.index = index[i + 1]!;
         rec.line = line;
         rec.endLine = line;
-        for (let m = hSet; m !== 0; m &= m - 1) {
-          const f = 31 - Math.clz32(m & -m);
-          rec.fields[f] = undefined;
-          this.hStart[f] = -1;
-        }
+        for (let m = hSet; m !== 0; m &= m - 1) rec.fields[31 - Math.clz32(m & -m)] = undefined;
         hSet = 0;
         rec.rdata.length = 0;
         i += 3;

@@ -26,10 +26,10 @@ import { IndexTag, R_FIELD_BASE } from './xml-batch.js';
 export const FIELD_NUMBERS = R_FIELD_BASE + R_FIELDS.length;
 
 /** Each field's definition and byte check, by field number as in the index. */
-export const FIELD_DEFS: Array<FieldDef | undefined> = new Array<FieldDef | undefined>(FIELD_NUMBERS).fill(undefined);
+const FIELD_DEFS: Array<FieldDef | undefined> = new Array<FieldDef | undefined>(FIELD_NUMBERS).fill(undefined);
 H_FIELDS.forEach((f, i) => (FIELD_DEFS[i] = f));
 R_FIELDS.forEach((f, i) => (FIELD_DEFS[R_FIELD_BASE + i] = f));
-export const FIELD_BYTE_CHECK: Uint8Array = new Uint8Array(FIELD_NUMBERS);
+const FIELD_BYTE_CHECK: Uint8Array = new Uint8Array(FIELD_NUMBERS);
 FIELD_DEFS.forEach((def, n) => def && (FIELD_BYTE_CHECK[n] = byteCheckOf(def)));
 
 const h = (id: string): number => H_INDEX.get(id)!;
@@ -83,7 +83,7 @@ interface Verdict {
  * bytes in what the writer writes. A collision would report a repeated key that is not one; with
  * 52 bits, a day of 250,000 orders meets one about once in 150,000 days.
  */
-export function keyHashOf(buf: Uint8Array, start: Int32Array, end: Int32Array): number {
+function keyHashOf(buf: Uint8Array, start: Int32Array, end: Int32Array): number {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   for (let k = 0; k < KEY_FIELDS.length; k++) {
@@ -148,7 +148,8 @@ export class CleanRecords {
 
   /**
    * Whether the hdata whose index entries start at `at` (its Record entry) is certainly clean:
-   * the position after its End entry, its key now among the keys seen; or −1, nothing changed.
+   * the position after its End entry, its key now among the keys seen; or −1, nothing changed
+   * (its header is remembered all the same: see {@link lastKey}).
    */
   attempt(buf: Uint8Array, index: Int32Array, at: number): number {
     this.learnable = false;
@@ -219,6 +220,14 @@ export class CleanRecords {
     // Last: the key (a repeat is the rules' to report, with the key left as it was).
     if (this.keys.getOrAdd(keyHashOf(buf, hStart, hEnd), index[at + 1]!) !== undefined) return -1;
     return i;
+  }
+
+  /**
+   * The correction key of the record last looked at (its header's bytes in `buf`), for the rules
+   * when they check that record: one key table, one hash, whichever way a record goes.
+   */
+  lastKey(buf: Uint8Array): number {
+    return keyHashOf(buf, this.hStart, this.hEnd);
   }
 
   /**
